@@ -1,0 +1,530 @@
+//! The model catalog: static data generated at compile time from a manifest.
+//!
+//! `llmax-macros` reads `providers.toml` and emits, for every provider, a
+//! [`ProviderSpec`] and, for every model, a [`ModelInfo`], gathered in a
+//! [`Catalog`]. The typed [`Model`](crate::Model) and
+//! [`Provider`](crate::Provider) enums index into that data. Nothing here is
+//! parsed at run time: every value is a `'static` constant.
+//!
+//! A crate with its own manifest gets its own catalog, enums and all, from
+//! [`manifest!`](crate::manifest); the runtime only ever sees the types of
+//! this module, so a custom catalog works with the same client.
+
+use std::fmt;
+
+/// The wire protocol a provider speaks. Providers are data; protocols are code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OpenAI chat completions (`POST {base}/chat/completions`), spoken by
+    /// OpenAI, Azure OpenAI, Mistral, Scaleway, OpenRouter, vLLM, Ollama...
+    OpenAi,
+    /// Anthropic Messages (`POST {base}/v1/messages`).
+    Anthropic,
+    /// The in-process mock provider: no network, deterministic replies.
+    Mock,
+}
+
+impl Protocol {
+    /// The name used in the manifest (`"openai"`, `"anthropic"`, `"mock"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Protocol::OpenAi => "openai",
+            Protocol::Anthropic => "anthropic",
+            Protocol::Mock => "mock",
+        }
+    }
+}
+
+/// How a provider expects the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Auth {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// Azure OpenAI's `api-key: <key>` header.
+    ApiKeyHeader,
+    /// Anthropic's `x-api-key: <key>` header.
+    XApiKey,
+    /// No authentication (local servers, the mock provider).
+    None,
+}
+
+/// Declarative request rewrites for a provider (or one model on a provider),
+/// applied to the JSON body just before it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Quirks {
+    /// Top-level body fields renamed, `(from, to)`: Mistral takes
+    /// `max_tokens`, not `max_completion_tokens`.
+    pub rename: &'static [(&'static str, &'static str)],
+    /// Top-level body fields the provider rejects, removed before sending
+    /// (for example `stream_options`).
+    pub drop: &'static [&'static str],
+    /// `response_format: {"type": "json_object"}` is rewritten to a
+    /// permissive `json_schema` (Scaleway's Qwen models).
+    pub json_object_as_json_schema: bool,
+}
+
+impl Quirks {
+    /// No rewrites.
+    pub const NONE: Quirks = Quirks {
+        rename: &[],
+        drop: &[],
+        json_object_as_json_schema: false,
+    };
+
+    /// Whether there is nothing to rewrite.
+    pub fn is_empty(&self) -> bool {
+        self.rename.is_empty() && self.drop.is_empty() && !self.json_object_as_json_schema
+    }
+}
+
+/// Everything the runtime needs to know to talk to a provider.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProviderSpec {
+    /// Manifest name, e.g. `"azure"`.
+    pub name: &'static str,
+    /// One line on what the provider is.
+    pub description: &'static str,
+    /// The wire protocol.
+    pub protocol: Protocol,
+    /// Base-URL templates over deployment fields (`{endpoint}`,
+    /// `{deployment_name}`, `{api_version}`, `{project_id}`, `{region}`). The
+    /// first template whose fields are all set on the deployment is used; the
+    /// protocol appends its own path (`/chat/completions`, `/v1/messages`).
+    pub base_urls: &'static [&'static str],
+    /// Query parameters, `(name, value template)`, e.g. Azure's
+    /// `("api-version", "{api_version}")`.
+    pub query: &'static [(&'static str, &'static str)],
+    /// How the API key is sent.
+    pub auth: Auth,
+    /// Deployment fields that must be set (besides those of a base URL).
+    pub required: &'static [&'static str],
+    /// Default values of deployment fields, e.g. Azure's `api_version`.
+    pub defaults: &'static [(&'static str, &'static str)],
+    /// Extra headers sent on every request, e.g. `anthropic-version`.
+    pub headers: &'static [(&'static str, &'static str)],
+    /// Environment variable conventionally holding the API key.
+    pub api_key_env: Option<&'static str>,
+    /// Request rewrites for every model of this provider.
+    pub quirks: Quirks,
+    /// The provider serves any model of the catalog (self-hosted servers,
+    /// the mock). Such a deployment costs nothing unless the model lists
+    /// the provider with prices, or [`borrow_prices`](Self::borrow_prices).
+    pub serves_any_model: bool,
+    /// Price calls like the model's first listed provider (the mock
+    /// provider, so that tests see realistic costs).
+    pub borrow_prices: bool,
+}
+
+impl ProviderSpec {
+    /// The default value the manifest gives a deployment field, if any.
+    pub fn default_for(&self, field: &str) -> Option<&'static str> {
+        self.defaults
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, value)| *value)
+    }
+}
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ModelKind {
+    /// Chat completions.
+    Chat,
+    /// Text embeddings.
+    Embedding,
+    /// Speech to text.
+    Transcription,
+    /// Image generation.
+    Image,
+    /// Text to speech.
+    Speech,
+    /// Video generation.
+    Video,
+}
+
+impl ModelKind {
+    /// The name used in the manifest.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Chat => "chat",
+            ModelKind::Embedding => "embedding",
+            ModelKind::Transcription => "transcription",
+            ModelKind::Image => "image",
+            ModelKind::Speech => "speech",
+            ModelKind::Video => "video",
+        }
+    }
+}
+
+/// What a model can do, from the manifest's `capabilities` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Streams its answer.
+    pub streaming: bool,
+    /// Calls tools (functions).
+    pub tools: bool,
+    /// Reads images.
+    pub vision: bool,
+    /// Follows a JSON Schema in strict mode (`response_format: json_schema`).
+    pub json_schema: bool,
+    /// Has a JSON mode (`response_format: json_object`).
+    pub json_object: bool,
+    /// Reasons before answering (reasoning tokens).
+    pub reasoning: bool,
+    /// Reads audio input.
+    pub audio_input: bool,
+    /// Caches prompts (cached input is priced apart).
+    pub prompt_caching: bool,
+}
+
+impl Capabilities {
+    /// The manifest names of all capabilities, in declaration order.
+    pub const NAMES: &'static [&'static str] = &[
+        "streaming",
+        "tools",
+        "vision",
+        "json_schema",
+        "json_object",
+        "reasoning",
+        "audio_input",
+        "prompt_caching",
+    ];
+
+    /// No capability.
+    pub const NONE: Capabilities = Capabilities {
+        streaming: false,
+        tools: false,
+        vision: false,
+        json_schema: false,
+        json_object: false,
+        reasoning: false,
+        audio_input: false,
+        prompt_caching: false,
+    };
+
+    /// Whether the capability named as in the manifest is present; unknown
+    /// names are `false`.
+    pub fn has(&self, name: &str) -> bool {
+        match name {
+            "streaming" => self.streaming,
+            "tools" => self.tools,
+            "vision" => self.vision,
+            "json_schema" => self.json_schema,
+            "json_object" => self.json_object,
+            "reasoning" => self.reasoning,
+            "audio_input" => self.audio_input,
+            "prompt_caching" => self.prompt_caching,
+            _ => false,
+        }
+    }
+}
+
+/// An amount of money in US dollars, held exactly as an integer number of
+/// pico-dollars (10^-12 USD).
+///
+/// Prices per million tokens in public price lists have at most six
+/// decimals, so a price per token is a whole number of pico-dollars and a
+/// call's cost is computed without rounding. Convert to `f64` only for
+/// display or for storage that wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Usd {
+    picos: u64,
+}
+
+impl Usd {
+    /// Zero dollars.
+    pub const ZERO: Usd = Usd { picos: 0 };
+
+    /// An amount in pico-dollars.
+    pub const fn from_picos(picos: u64) -> Usd {
+        Usd { picos }
+    }
+
+    /// The amount in pico-dollars.
+    pub const fn picos(self) -> u64 {
+        self.picos
+    }
+
+    /// The amount in dollars, as a float (for display and storage).
+    pub fn as_f64(self) -> f64 {
+        self.picos as f64 / 1e12
+    }
+
+    /// Sum, saturating at `u64::MAX` pico-dollars (about 18 million USD).
+    #[must_use]
+    pub const fn saturating_add(self, other: Usd) -> Usd {
+        Usd {
+            picos: self.picos.saturating_add(other.picos),
+        }
+    }
+
+    /// This rate times a count, saturating.
+    #[must_use]
+    pub const fn saturating_mul(self, n: u64) -> Usd {
+        Usd {
+            picos: self.picos.saturating_mul(n),
+        }
+    }
+}
+
+impl std::ops::Add for Usd {
+    type Output = Usd;
+    fn add(self, other: Usd) -> Usd {
+        self.saturating_add(other)
+    }
+}
+
+impl std::ops::AddAssign for Usd {
+    fn add_assign(&mut self, other: Usd) {
+        *self = self.saturating_add(other);
+    }
+}
+
+impl std::iter::Sum for Usd {
+    fn sum<I: Iterator<Item = Usd>>(iter: I) -> Usd {
+        iter.fold(Usd::ZERO, Usd::saturating_add)
+    }
+}
+
+impl fmt::Display for Usd {
+    /// Dollars with every significant decimal, e.g. `$0.0000275`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.picos / 1_000_000_000_000;
+        let frac = self.picos % 1_000_000_000_000;
+        if frac == 0 {
+            return write!(f, "${whole}");
+        }
+        let digits = format!("{frac:012}");
+        write!(f, "${whole}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+impl serde::Serialize for Usd {
+    /// Serialized as a number of dollars (`f64`), as most stores expect.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.as_f64())
+    }
+}
+
+/// The prices of one model on one provider.
+///
+/// Token rates are in USD per token, which is the same number as micro-USD
+/// per million tokens: `input: Usd::from_picos(2_500_000)` is $2.50 per
+/// million input tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Price {
+    /// Per input token not read from cache.
+    pub input: Usd,
+    /// Per input token read from the prompt cache (`None`: priced as input).
+    pub cached_input: Option<Usd>,
+    /// Per input token written to the prompt cache (`None`: priced as input).
+    pub cache_write: Option<Usd>,
+    /// Per output token, reasoning tokens included.
+    pub output: Usd,
+    /// Per minute of audio (transcription models).
+    pub audio_per_minute: Option<Usd>,
+}
+
+impl Price {
+    /// A free model.
+    pub const FREE: Price = Price {
+        input: Usd::ZERO,
+        cached_input: None,
+        cache_write: None,
+        output: Usd::ZERO,
+        audio_per_minute: None,
+    };
+}
+
+/// One provider serving one model: the name it goes by there, its prices
+/// and any model-specific quirks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Offer {
+    /// Manifest name of the provider.
+    pub provider: &'static str,
+    /// The model name sent on the wire (e.g. `"llama-3.3-70b-instruct"` for
+    /// `scaleway/llama-3.3-70b-instruct`), unless the deployment names one.
+    pub api_name: &'static str,
+    /// Prices on this provider.
+    pub price: Price,
+    /// Rewrites for this model on this provider, on top of the provider's.
+    pub quirks: Quirks,
+}
+
+/// Everything the catalog knows about a model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelInfo {
+    /// Manifest name, e.g. `"gpt-4o"` or `"scaleway/llama-3.3-70b-instruct"`.
+    pub name: &'static str,
+    /// One line on the model.
+    pub description: &'static str,
+    /// What the model is for.
+    pub kind: ModelKind,
+    /// What it can do.
+    pub capabilities: Capabilities,
+    /// Context window in tokens, where known.
+    pub context_window: Option<u32>,
+    /// Maximum output tokens, where known (Anthropic's default `max_tokens`).
+    pub max_output_tokens: Option<u32>,
+    /// The providers serving it, in manifest order.
+    pub offers: &'static [Offer],
+}
+
+impl ModelInfo {
+    /// The offer of the named provider, if it lists this model.
+    pub fn offer(&self, provider: &str) -> Option<&'static Offer> {
+        self.offers.iter().find(|offer| offer.provider == provider)
+    }
+
+    /// The price of this model on `provider`, or `None` if the provider does
+    /// not serve it.
+    ///
+    /// A provider that lists the model uses its own prices; one that serves
+    /// any model is free, unless it borrows the prices of the model's first
+    /// listed provider (the mock provider does).
+    pub fn price_on(&self, provider: &ProviderSpec) -> Option<Price> {
+        if let Some(offer) = self.offer(provider.name) {
+            return Some(offer.price);
+        }
+        if !provider.serves_any_model {
+            return None;
+        }
+        if provider.borrow_prices {
+            return Some(self.offers.first().map_or(Price::FREE, |offer| offer.price));
+        }
+        Some(Price::FREE)
+    }
+
+    /// Whether `provider` serves this model.
+    pub fn served_by(&self, provider: &ProviderSpec) -> bool {
+        self.price_on(provider).is_some()
+    }
+}
+
+/// A whole catalog: every provider and model of one manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog {
+    /// Every provider, in manifest order.
+    pub providers: &'static [ProviderSpec],
+    /// Every model, in manifest order.
+    pub models: &'static [ModelInfo],
+}
+
+impl Catalog {
+    /// The model of that manifest name.
+    pub fn model(&self, name: &str) -> Result<&'static ModelInfo, UnknownName> {
+        self.models
+            .iter()
+            .find(|model| model.name == name)
+            .ok_or_else(|| UnknownName::new("model", name, self.models.iter().map(|m| m.name)))
+    }
+
+    /// The provider of that manifest name.
+    pub fn provider(&self, name: &str) -> Result<&'static ProviderSpec, UnknownName> {
+        self.providers
+            .iter()
+            .find(|provider| provider.name == name)
+            .ok_or_else(|| {
+                UnknownName::new("provider", name, self.providers.iter().map(|p| p.name))
+            })
+    }
+}
+
+/// A typed model of a catalog: implemented by every generated `Model` enum.
+pub trait ModelId: Copy + Send + Sync + 'static {
+    /// The catalog data of this model.
+    fn info(self) -> &'static ModelInfo;
+}
+
+/// A typed provider of a catalog: implemented by every generated `Provider` enum.
+pub trait ProviderId: Copy + Send + Sync + 'static {
+    /// The catalog data of this provider.
+    fn spec(self) -> &'static ProviderSpec;
+}
+
+impl ModelId for &'static ModelInfo {
+    fn info(self) -> &'static ModelInfo {
+        self
+    }
+}
+
+impl ProviderId for &'static ProviderSpec {
+    fn spec(self) -> &'static ProviderSpec {
+        self
+    }
+}
+
+/// A name that is not in the catalog, with the closest known name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// `"model"` or `"provider"`.
+    pub kind: &'static str,
+    /// The name that was asked for.
+    pub name: String,
+    /// The closest known name, if one is close enough.
+    pub suggestion: Option<&'static str>,
+}
+
+impl UnknownName {
+    /// An unknown `kind` named `name`, suggesting the closest of `known`.
+    pub fn new(
+        kind: &'static str,
+        name: &str,
+        known: impl IntoIterator<Item = &'static str>,
+    ) -> UnknownName {
+        UnknownName {
+            kind,
+            name: name.to_owned(),
+            suggestion: closest(name, known),
+        }
+    }
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} `{}`", self.kind, self.name)?;
+        if let Some(suggestion) = self.suggestion {
+            write!(f, "; did you mean `{suggestion}`?")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// The closest of `known` to `name`, if it is close enough to be a typo.
+///
+/// The proc-macro crate applies the same rule at compile time, so a runtime
+/// `"gpt-4oo".parse::<Model>()` and a compile-time `model!("gpt-4oo")`
+/// suggest the same name.
+pub fn closest(name: &str, known: impl IntoIterator<Item = &'static str>) -> Option<&'static str> {
+    known
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usd_displays_exact_decimals() {
+        assert_eq!(Usd::from_picos(0).to_string(), "$0");
+        assert_eq!(Usd::from_picos(2_500_000_000_000).to_string(), "$2.5");
+        assert_eq!(Usd::from_picos(27_500_000).to_string(), "$0.0000275");
+    }
+
+    #[test]
+    fn closest_suggests_typos_only() {
+        let known = ["gpt-4o", "gpt-4o-mini", "claude-4.5-sonnet"];
+        assert_eq!(closest("gpt-4oo", known), Some("gpt-4o"));
+        assert_eq!(closest("zzzzzz", known), None);
+    }
+}
