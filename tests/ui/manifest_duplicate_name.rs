@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/duplicate_name.toml");
+
+fn main() {}

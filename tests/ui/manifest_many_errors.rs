@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/many_errors.toml");
+
+fn main() {}

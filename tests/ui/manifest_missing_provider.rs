@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/missing_provider.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/negative_price.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/toml_syntax.toml");
+
+fn main() {}

@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/unknown_protocol.toml");
+
+fn main() {}
