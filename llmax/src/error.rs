@@ -1,0 +1,244 @@
+//! The one error type of llmax.
+
+use std::time::Duration;
+
+use crate::catalog::{UnknownName, Usd};
+use crate::response::Usage;
+
+/// Everything that can go wrong in llmax.
+///
+/// Variants tell apart what a caller handles differently: fix the
+/// configuration ([`Config`](Error::Config)), back off
+/// ([`Provider`](Error::Provider) with [`ProviderErrorKind::RateLimit`]),
+/// stop spending ([`Budget`](Error::Budget)), and so on.
+/// [`is_retryable`](Error::is_retryable) says what llmax itself retries when
+/// a call has `tries` left.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client or a deployment is misconfigured; nothing was sent.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A model or provider name that the catalog does not know.
+    #[error(transparent)]
+    UnknownName(#[from] UnknownName),
+
+    /// The client has no deployment for the model asked for; nothing was sent.
+    #[error("no deployment for model `{model}`; deployed models: {deployed}")]
+    NoDeployment {
+        /// The model asked for.
+        model: &'static str,
+        /// The models that have a deployment, comma-separated.
+        deployed: String,
+    },
+
+    /// The request is invalid for this model or protocol; nothing was sent.
+    #[error("invalid request for `{model}`: {message}")]
+    InvalidRequest {
+        /// The model asked for.
+        model: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The provider answered with an error status (boxed: errors stay small
+    /// on the happy path).
+    #[error(transparent)]
+    Provider(Box<ProviderError>),
+
+    /// No answer in time.
+    #[error("{phase} timed out after {after:?}")]
+    Timeout {
+        /// Which wait ran out.
+        phase: TimeoutPhase,
+        /// The limit that was reached.
+        after: Duration,
+    },
+
+    /// The connection failed (DNS, refused, reset, TLS...).
+    #[error("connection to {provider} failed: {source}")]
+    Connection {
+        /// The provider that could not be reached.
+        provider: &'static str,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A response body that is not what the protocol says it should be.
+    #[error("could not decode the {provider} response: {message}; body starts with: {snippet}")]
+    Decode {
+        /// The provider that sent it.
+        provider: &'static str,
+        /// What did not parse.
+        message: String,
+        /// The start of the offending bytes (lossy UTF-8, truncated).
+        snippet: String,
+    },
+
+    /// A stream that ended before the provider said it was done.
+    #[error("the {provider} stream was interrupted: {reason}")]
+    StreamInterrupted {
+        /// The provider that was streaming.
+        provider: &'static str,
+        /// Why it ended.
+        reason: String,
+        /// The usage known when it ended (already reported to the usage hook).
+        usage: Option<Usage>,
+    },
+
+    /// The budget set on the client is spent; nothing was sent.
+    #[error("budget exceeded: {spent} spent of {budget}")]
+    Budget {
+        /// What the `get_usage` hook reported.
+        spent: Usd,
+        /// The budget set on the client.
+        budget: Usd,
+    },
+
+    /// A blocking call (`invoke`, `invoke_to_str`) was made from inside an
+    /// async runtime, where it would block a worker thread; use the `a...`
+    /// variant instead.
+    #[error(
+        "blocking call `{0}` made from inside an async runtime; use the async variant (`a{0}`) instead"
+    )]
+    BlockingInRuntime(&'static str),
+}
+
+impl Error {
+    /// Whether retrying the same request may succeed: rate limits, overload,
+    /// server errors, request timeouts and connection failures.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Provider(error) => error.is_retryable(),
+            Error::Timeout { phase, .. } => *phase != TimeoutPhase::StreamIdle,
+            Error::Connection { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The delay the provider asked for before retrying, if it gave one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Provider(error) => error.retry_after,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn decode(
+        provider: &'static str,
+        message: impl Into<String>,
+        bytes: &[u8],
+    ) -> Error {
+        Error::Decode {
+            provider,
+            message: message.into(),
+            snippet: snippet(bytes),
+        }
+    }
+}
+
+impl From<ProviderError> for Error {
+    fn from(error: ProviderError) -> Error {
+        Error::Provider(Box::new(error))
+    }
+}
+
+/// The phase of a call that timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutPhase {
+    /// Opening the connection.
+    Connect,
+    /// The whole request (non-streamed), or the wait for a stream's headers.
+    Request,
+    /// The wait between two chunks of a stream.
+    StreamIdle,
+}
+
+impl std::fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutPhase::Connect => "connecting",
+            TimeoutPhase::Request => "the request",
+            TimeoutPhase::StreamIdle => "waiting for the next stream chunk",
+        })
+    }
+}
+
+/// What kind of error a provider returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProviderErrorKind {
+    /// 400 / 422: the request was refused; see `param`.
+    BadRequest,
+    /// 401 / 403: the key is wrong or lacks rights.
+    Auth,
+    /// 404: unknown model, deployment or path.
+    NotFound,
+    /// 408: the provider gave up waiting for the request.
+    RequestTimeout,
+    /// 429: too many requests or tokens.
+    RateLimit,
+    /// The content filter refused the prompt or the answer.
+    ContentFilter,
+    /// 529 or an `overloaded_error`: the provider is overloaded.
+    Overloaded,
+    /// 5xx: the provider failed.
+    Server,
+    /// Anything else.
+    Other,
+}
+
+/// An error answer from a provider, with its body parsed where it follows
+/// one of the known shapes (OpenAI, Anthropic, Google).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{provider} returned {status} ({kind:?}){}: {message}", param.as_ref().map(|p| format!(" on `{p}`")).unwrap_or_default())]
+pub struct ProviderError {
+    /// The provider that answered.
+    pub provider: &'static str,
+    /// The HTTP status (200 for an error event inside a stream).
+    pub status: u16,
+    /// The kind of error.
+    pub kind: ProviderErrorKind,
+    /// The provider's message.
+    pub message: String,
+    /// The provider's error code or type (e.g. `unsupported_parameter`).
+    pub code: Option<String>,
+    /// The request parameter at fault, when the provider names one.
+    pub param: Option<String>,
+    /// How long the provider asked to wait before retrying (`Retry-After`,
+    /// `retry-after-ms`, or a retry delay inside the body).
+    pub retry_after: Option<Duration>,
+    /// The start of the raw body (truncated).
+    pub body: String,
+}
+
+impl ProviderError {
+    /// Whether a retry may succeed (408, 429, 5xx, overloaded).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            ProviderErrorKind::RateLimit
+                | ProviderErrorKind::Overloaded
+                | ProviderErrorKind::Server
+                | ProviderErrorKind::RequestTimeout
+        )
+    }
+}
+
+/// The crate's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+const SNIPPET_BYTES: usize = 512;
+
+/// The start of `bytes` as text, for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let cut = bytes.len().min(SNIPPET_BYTES);
+    let mut text = String::from_utf8_lossy(&bytes[..cut]).into_owned();
+    if bytes.len() > cut {
+        text.push_str("...");
+    }
+    text
+}

@@ -1,0 +1,45 @@
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+// Generated code names items as `::llmax::...`, which must also resolve
+// inside this crate, where the default catalog is generated.
+extern crate self as llmax;
+
+pub mod catalog;
+mod client;
+mod deployment;
+mod error;
+mod message;
+mod mock;
+mod options;
+mod protocol;
+mod response;
+mod stream;
+pub mod usage;
+
+pub use catalog::{Price, Usd};
+pub use client::{
+    Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
+    Invoke, InvokeToStr, MultiAIClient, Streaming,
+};
+pub use deployment::Deployment;
+pub use error::{Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
+pub use llmax_macros::{manifest, model};
+pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
+pub use options::CallOptions;
+pub use response::{
+    AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
+};
+pub use stream::ChatStream;
+pub use usage::{UsageHooks, UsageRecord};
+
+/// The default catalog, generated from the workspace `providers.toml`.
+mod generated {
+    llmax_macros::manifest!("providers.toml");
+}
+pub use generated::{CATALOG, Model, Provider};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

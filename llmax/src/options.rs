@@ -1,0 +1,138 @@
+//! Per-call options: the Python llmax's keyword arguments, typed.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+/// Options of one call. Every setter is also available on the call
+/// builders returned by [`MultiAIClient::ainvoke`](crate::MultiAIClient::ainvoke)
+/// and friends.
+///
+/// ```
+/// use std::time::Duration;
+/// use llmax::CallOptions;
+///
+/// let options = CallOptions::new()
+///     .system("You are a helpful assistant.")
+///     .temperature(0.7)
+///     .max_tokens(500)
+///     .tries(3)
+///     .delay(Duration::from_millis(500))
+///     .extra("logprobs", true);
+/// assert_eq!(options.tries, 3);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// A system prompt put before the messages.
+    pub system: Option<String>,
+    /// How many attempts in all (1: no retry). Retried: 408, 429, 5xx,
+    /// overload, connection failures and timeouts.
+    pub tries: u32,
+    /// The first delay between attempts; it doubles (with jitter) on each
+    /// retry, unless the provider says how long to wait.
+    pub delay: Duration,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// The maximum number of tokens to generate (sent as
+    /// `max_completion_tokens` to OpenAI, `max_tokens` where the manifest
+    /// says so).
+    pub max_tokens: Option<u32>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    pub stop: Option<Vec<String>>,
+    /// A seed for reproducible sampling.
+    pub seed: Option<i64>,
+    /// The `response_format` value, e.g. `{"type": "json_object"}`.
+    pub response_format: Option<Value>,
+    /// Any other field, passed through to the API body untouched.
+    pub extra: Map<String, Value>,
+    /// The whole-request timeout (non-streamed calls, and a stream's
+    /// headers); `None`: the client's default.
+    pub timeout: Option<Duration>,
+    /// The longest wait between two stream chunks; `None`: the client's default.
+    pub stream_idle_timeout: Option<Duration>,
+    /// A name for this call in usage records (default: the method name).
+    pub operation: Option<String>,
+}
+
+impl Default for CallOptions {
+    fn default() -> CallOptions {
+        CallOptions {
+            system: None,
+            tries: 1,
+            delay: Duration::ZERO,
+            temperature: None,
+            max_tokens: None,
+            top_p: None,
+            stop: None,
+            seed: None,
+            response_format: None,
+            extra: Map::new(),
+            timeout: None,
+            stream_idle_timeout: None,
+            operation: None,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty => $value:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, $name: $ty) -> Self {
+                self.$name = $value;
+                self
+            }
+        )*
+    };
+}
+
+impl CallOptions {
+    /// Default options: one try, nothing set.
+    pub fn new() -> CallOptions {
+        CallOptions::default()
+    }
+
+    setters! {
+        /// Sets the system prompt.
+        system: impl Into<String> => Some(system.into());
+        /// Sets the number of attempts (at least 1).
+        tries: u32 => tries.max(1);
+        /// Sets the first delay between attempts.
+        delay: Duration => delay;
+        /// Sets the temperature.
+        temperature: f64 => Some(temperature);
+        /// Sets the maximum number of generated tokens.
+        max_tokens: u32 => Some(max_tokens);
+        /// Sets nucleus sampling.
+        top_p: f64 => Some(top_p);
+        /// Sets the seed.
+        seed: i64 => Some(seed);
+        /// Sets `response_format`.
+        response_format: Value => Some(response_format);
+        /// Sets the whole-request timeout.
+        timeout: Duration => Some(timeout);
+        /// Sets the longest wait between two stream chunks.
+        stream_idle_timeout: Duration => Some(stream_idle_timeout);
+        /// Names the call in usage records.
+        operation: impl Into<String> => Some(operation.into());
+    }
+
+    /// Sets the stop sequences.
+    #[must_use]
+    pub fn stop<S: Into<String>>(mut self, stop: impl IntoIterator<Item = S>) -> Self {
+        self.stop = Some(stop.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds a field passed through to the API body untouched (it wins over
+    /// the typed options if both set the same field).
+    #[must_use]
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+}

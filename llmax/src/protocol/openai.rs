@@ -1,0 +1,579 @@
+//! The OpenAI chat-completions protocol, and the dialects of the servers
+//! that speak it (Azure, Mistral, DeepSeek, OpenRouter, vLLM...).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::{Flow, Parsed, StreamDecoder};
+use crate::catalog::Quirks;
+use crate::deployment::Resolved;
+use crate::error::{Error, Result};
+use crate::message::{FunctionCall, Message, ToolCall};
+use crate::options::CallOptions;
+use crate::response::{AssistantMessage, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage};
+
+/// A top-level body field: a JSON value, or bytes serialized once up front
+/// (the messages, which are most of the body and need no rewriting).
+enum Field {
+    Value(Value),
+    Raw(Box<RawValue>),
+}
+
+/// The request body as an ordered list of top-level fields, so quirks can
+/// rename and drop fields without re-serializing the messages.
+struct Body(Vec<(Cow<'static, str>, Field)>);
+
+impl Body {
+    fn set(&mut self, name: impl Into<Cow<'static, str>>, value: Field) {
+        let name = name.into();
+        match self.0.iter_mut().find(|(key, _)| *key == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Field> {
+        self.0
+            .iter_mut()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    fn apply(&mut self, quirks: &Quirks) {
+        for (from, to) in quirks.rename {
+            if let Some(index) = self.0.iter().position(|(key, _)| key == from) {
+                // A field already sent under the target name wins.
+                if self.0.iter().any(|(key, _)| key == to) {
+                    self.0.remove(index);
+                } else {
+                    self.0[index].0 = Cow::Borrowed(to);
+                }
+            }
+        }
+        self.0
+            .retain(|(key, _)| !quirks.drop.contains(&key.as_ref()));
+        if quirks.json_object_as_json_schema
+            && let Some(Field::Value(format)) = self.get_mut("response_format")
+            && format.get("type").and_then(Value::as_str) == Some("json_object")
+        {
+            *format = json!({
+                "type": "json_schema",
+                "json_schema": {"name": "json_object", "schema": {"type": "object"}},
+            });
+        }
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            match value {
+                Field::Value(value) => map.serialize_entry(key, value)?,
+                Field::Raw(raw) => map.serialize_entry(key, raw)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// Serializes the messages with the call's system prompt first.
+struct WithSystem<'a> {
+    system: Option<&'a str>,
+    messages: &'a [Message],
+}
+
+impl Serialize for WithSystem<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let len = self.messages.len() + usize::from(self.system.is_some());
+        let mut seq = serializer.serialize_seq(Some(len))?;
+        if let Some(system) = self.system {
+            seq.serialize_element(&Message::system(system))?;
+        }
+        for message in self.messages {
+            seq.serialize_element(message)?;
+        }
+        seq.end()
+    }
+}
+
+/// Builds the chat-completions body.
+pub(crate) fn body(
+    resolved: &Resolved,
+    messages: &[Message],
+    options: &CallOptions,
+    stream: bool,
+) -> Result<Vec<u8>> {
+    let invalid = |message: String| Error::InvalidRequest {
+        model: resolved.model.name,
+        message,
+    };
+    if messages.is_empty() && options.system.is_none() {
+        return Err(invalid("no messages to send".to_owned()));
+    }
+    let messages = serde_json::value::to_raw_value(&WithSystem {
+        system: options.system.as_deref(),
+        messages,
+    })
+    .map_err(|error| invalid(format!("messages do not serialize: {error}")))?;
+    let mut body = Body(Vec::with_capacity(8 + options.extra.len()));
+    body.set(
+        "model",
+        Field::Value(Value::String(resolved.wire_model.clone())),
+    );
+    body.set("messages", Field::Raw(messages));
+    let number = |value: f64, name: &str| {
+        serde_json::Number::from_f64(value)
+            .map(Value::Number)
+            .ok_or_else(|| invalid(format!("`{name}` must be a finite number, not {value}")))
+    };
+    if let Some(temperature) = options.temperature {
+        body.set(
+            "temperature",
+            Field::Value(number(temperature, "temperature")?),
+        );
+    }
+    if let Some(top_p) = options.top_p {
+        body.set("top_p", Field::Value(number(top_p, "top_p")?));
+    }
+    if let Some(max_tokens) = options.max_tokens {
+        body.set("max_completion_tokens", Field::Value(max_tokens.into()));
+    }
+    if let Some(stop) = &options.stop {
+        body.set("stop", Field::Value(json!(stop)));
+    }
+    if let Some(seed) = options.seed {
+        body.set("seed", Field::Value(seed.into()));
+    }
+    if let Some(format) = &options.response_format {
+        body.set("response_format", Field::Value(format.clone()));
+    }
+    if stream {
+        body.set("stream", Field::Value(Value::Bool(true)));
+        body.set(
+            "stream_options",
+            Field::Value(json!({"include_usage": true})),
+        );
+    }
+    for (key, value) in &options.extra {
+        body.set(key.clone(), Field::Value(value.clone()));
+    }
+    body.apply(&resolved.provider.quirks);
+    body.apply(&resolved.model_quirks);
+    serde_json::to_vec(&body).map_err(|error| invalid(format!("body does not serialize: {error}")))
+}
+
+// ---- wire types (lenient: every field optional, nulls accepted) ----
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<WireContent>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    /// OpenRouter's and Ollama's name for reasoning text.
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+/// Text, or typed parts (Mistral's `text` and `thinking` parts).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireContent {
+    Text(String),
+    Parts(Vec<WirePart>),
+}
+
+#[derive(Deserialize)]
+struct WirePart {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    thinking: Option<Value>,
+}
+
+impl WireContent {
+    /// Splits into (answer, reasoning).
+    fn split(self) -> (Option<String>, Option<String>) {
+        match self {
+            WireContent::Text(text) => (Some(text), None),
+            WireContent::Parts(parts) => {
+                let mut answer: Option<String> = None;
+                let mut reasoning: Option<String> = None;
+                for part in parts {
+                    match part.kind.as_deref() {
+                        Some("thinking") => {
+                            let text = part
+                                .thinking
+                                .as_ref()
+                                .map(thinking_text)
+                                .unwrap_or_default();
+                            reasoning.get_or_insert_default().push_str(&text);
+                        }
+                        _ => {
+                            if let Some(text) = part.text {
+                                answer.get_or_insert_default().push_str(&text);
+                            }
+                        }
+                    }
+                }
+                (answer, reasoning)
+            }
+        }
+    }
+}
+
+/// Mistral's `thinking` is a list of text parts (or a string).
+fn thinking_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect(),
+        _ => String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+struct WireToolCall {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<WireFunction>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    arguments: Option<WireArguments>,
+}
+
+/// Arguments as JSON text (the standard) or as a JSON object (some servers).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum WireArguments {
+    Text(String),
+    Json(Value),
+}
+
+impl WireArguments {
+    fn into_text(self) -> String {
+        match self {
+            WireArguments::Text(text) => text,
+            WireArguments::Json(value) => value.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+    /// DeepSeek's name for cached input tokens.
+    #[serde(default)]
+    prompt_cache_hit_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(wire: WireUsage) -> Usage {
+        let prompt = wire.prompt_tokens_details;
+        Usage {
+            input_tokens: wire.prompt_tokens.unwrap_or(0),
+            output_tokens: wire.completion_tokens.unwrap_or(0),
+            cached_input_tokens: prompt
+                .and_then(|details| details.cached_tokens)
+                .or(wire.prompt_cache_hit_tokens)
+                .unwrap_or(0),
+            cache_write_tokens: prompt
+                .and_then(|details| details.cache_write_tokens)
+                .unwrap_or(0),
+            reasoning_tokens: wire
+                .completion_tokens_details
+                .and_then(|details| details.reasoning_tokens)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// Parses a whole chat-completions response.
+pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
+    let wire: WireResponse = serde_json::from_slice(body)
+        .map_err(|error| Error::decode(provider, error.to_string(), body))?;
+    let choices = wire
+        .choices
+        .into_iter()
+        .enumerate()
+        .map(|(position, choice)| {
+            let message = choice.message.unwrap_or_default();
+            let (content, parts_reasoning) =
+                message.content.map(WireContent::split).unwrap_or_default();
+            let tool_calls = message
+                .tool_calls
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(n, call)| {
+                    let function = call.function.unwrap_or(WireFunction {
+                        name: None,
+                        arguments: None,
+                    });
+                    ToolCall {
+                        id: call.id.unwrap_or_else(|| format!("call_{n}")),
+                        kind: "function".to_owned(),
+                        function: FunctionCall {
+                            name: function.name.unwrap_or_default(),
+                            arguments: function
+                                .arguments
+                                .map(WireArguments::into_text)
+                                .unwrap_or_default(),
+                        },
+                    }
+                })
+                .collect();
+            Choice {
+                index: choice.index.unwrap_or(position as u32),
+                message: AssistantMessage {
+                    content,
+                    reasoning: message
+                        .reasoning_content
+                        .or(message.reasoning)
+                        .or(parts_reasoning),
+                    refusal: message.refusal,
+                    tool_calls,
+                },
+                finish_reason: choice.finish_reason.as_deref().map(FinishReason::from_wire),
+            }
+        })
+        .collect();
+    Ok(Parsed {
+        id: wire.id.unwrap_or_default(),
+        model: wire.model.unwrap_or_default(),
+        choices,
+        usage: wire.usage.map(Usage::from).unwrap_or_default(),
+    })
+}
+
+// ---- streaming ----
+
+#[derive(Deserialize)]
+struct WireChunk {
+    #[serde(default)]
+    choices: Option<Vec<WireChunkChoice>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    /// Groq puts the usage of a stream here.
+    #[serde(default)]
+    x_groq: Option<GroqExtra>,
+    /// An error reported inside a 200 stream.
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct GroqExtra {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChunkChoice {
+    #[serde(default)]
+    index: Option<u32>,
+    #[serde(default)]
+    delta: Option<WireDelta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireDelta {
+    #[serde(default)]
+    content: Option<WireContent>,
+    #[serde(default)]
+    reasoning_content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    tool_calls: Option<Vec<WireToolCall>>,
+}
+
+/// Decodes an OpenAI-protocol stream.
+pub(crate) struct Decoder {
+    provider: &'static str,
+    usage: Option<Usage>,
+    /// Tool-call ids seen per choice, to give calls without an `index`
+    /// (Mistral) a stable one.
+    tool_ids: HashMap<u32, Vec<String>>,
+}
+
+impl Decoder {
+    pub fn new(provider: &'static str) -> Decoder {
+        Decoder {
+            provider,
+            usage: None,
+            tool_ids: HashMap::new(),
+        }
+    }
+
+    fn tool_index(&mut self, choice: u32, position: usize, call: &WireToolCall) -> u32 {
+        if let Some(index) = call.index {
+            return index;
+        }
+        let ids = self.tool_ids.entry(choice).or_default();
+        match &call.id {
+            Some(id) => match ids.iter().position(|seen| seen == id) {
+                Some(known) => known as u32,
+                None => {
+                    ids.push(id.clone());
+                    (ids.len() - 1) as u32
+                }
+            },
+            // No index and no id: a continuation of the latest call.
+            None => ids.len().saturating_sub(1).max(position) as u32,
+        }
+    }
+}
+
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.is_empty())
+}
+
+impl StreamDecoder for Decoder {
+    fn decode(&mut self, _event: &str, data: &str, out: &mut Vec<StreamChunk>) -> Result<Flow> {
+        let data = data.trim();
+        if data == "[DONE]" {
+            return Ok(Flow::Done);
+        }
+        if data.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        let chunk: WireChunk = serde_json::from_str(data)
+            .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
+        if let Some(error) = chunk.error {
+            let body = json!({ "error": error }).to_string();
+            return Err(super::errors::from_event(self.provider, &body).into());
+        }
+        let usage = chunk
+            .usage
+            .or(chunk.x_groq.and_then(|extra| extra.usage))
+            .map(Usage::from);
+        let first = out.len();
+        for (position, choice) in chunk.choices.unwrap_or_default().into_iter().enumerate() {
+            let index = choice.index.unwrap_or(position as u32);
+            let mut item = StreamChunk {
+                index,
+                finish_reason: choice.finish_reason.as_deref().map(FinishReason::from_wire),
+                ..StreamChunk::default()
+            };
+            if let Some(delta) = choice.delta {
+                let (content, parts_reasoning) =
+                    delta.content.map(WireContent::split).unwrap_or_default();
+                item.content = non_empty(content);
+                item.reasoning = non_empty(
+                    delta
+                        .reasoning_content
+                        .or(delta.reasoning)
+                        .or(parts_reasoning),
+                );
+                item.refusal = non_empty(delta.refusal);
+                for (n, call) in delta.tool_calls.unwrap_or_default().into_iter().enumerate() {
+                    let call_index = self.tool_index(index, n, &call);
+                    let (name, arguments) = match call.function {
+                        Some(function) => (
+                            function.name,
+                            function.arguments.map(WireArguments::into_text),
+                        ),
+                        None => (None, None),
+                    };
+                    item.tool_calls.push(ToolCallDelta {
+                        index: call_index,
+                        id: call.id,
+                        name,
+                        arguments: non_empty(arguments),
+                    });
+                }
+            }
+            if !item.is_empty() {
+                out.push(item);
+            }
+        }
+        if let Some(usage) = usage {
+            self.usage = Some(usage);
+            // Usage rides on the last chunk of this event, or on a chunk of
+            // its own when the event has no choices (OpenAI's final chunk).
+            match out.get_mut(first..).and_then(|new| new.last_mut()) {
+                Some(last) => last.usage = Some(usage),
+                None => out.push(StreamChunk {
+                    usage: Some(usage),
+                    ..StreamChunk::default()
+                }),
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+}

@@ -1,0 +1,335 @@
+//! Streams of chunks: SSE framing, idle timeouts and exactly-once usage
+//! accounting, the same for every protocol.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::Stream;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+use crate::catalog::Price;
+use crate::error::{Error, Result, TimeoutPhase};
+use crate::protocol::{Flow, StreamDecoder};
+use crate::response::{StreamChunk, Usage};
+use crate::usage::{UsageHooks, UsageRecord};
+
+/// The largest SSE event llmax buffers; a peer sending more without ending
+/// an event (an endless line, say) gets a decode error instead of all the
+/// memory.
+pub(crate) const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// A stream of [`StreamChunk`]s from [`MultiAIClient::astream`](crate::MultiAIClient::astream).
+///
+/// It ends after the provider's end marker (`[DONE]`, `message_stop`), or
+/// with one error item if the stream is cut, stalls longer than the idle
+/// timeout, or carries an error event. The call's usage is reported to the
+/// `increment_usage` hook exactly once: when the stream ends, or when it is
+/// dropped early.
+///
+/// ```no_run
+/// # async fn run(client: llmax::MultiAIClient) -> llmax::Result<()> {
+/// use futures_util::StreamExt;
+/// use llmax::{Message, Model};
+///
+/// let messages = [Message::user("Tell me a joke.")];
+/// let mut stream = client.astream(&messages, Model::Gpt4o).await?;
+/// while let Some(chunk) = stream.next().await {
+///     if let Some(text) = chunk?.content {
+///         print!("{text}");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct ChatStream {
+    inner: BoxStream<'static, Result<StreamChunk>>,
+}
+
+impl ChatStream {
+    pub(crate) fn new(
+        inner: impl Stream<Item = Result<StreamChunk>> + Send + 'static,
+    ) -> ChatStream {
+        ChatStream {
+            inner: Box::pin(inner),
+        }
+    }
+
+    /// Reads the whole stream and returns its answer text.
+    pub async fn collect_text(mut self) -> Result<String> {
+        use futures_util::StreamExt;
+        let mut text = String::new();
+        while let Some(chunk) = self.next().await {
+            if let Some(content) = chunk?.content {
+                text.push_str(&content);
+            }
+        }
+        Ok(text)
+    }
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<StreamChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// What a call needs to report its usage once.
+pub(crate) struct Accounting {
+    pub hooks: Arc<dyn UsageHooks>,
+    pub model: &'static str,
+    pub provider: &'static str,
+    pub operation: String,
+    pub price: Price,
+    pub started: Instant,
+    pub attempts: u32,
+    pub time_to_first_token: Option<Duration>,
+}
+
+impl Accounting {
+    pub fn record(&self, usage: Usage, succeeded: bool) -> UsageRecord {
+        UsageRecord {
+            cost: usage.cost(&self.price),
+            model: self.model,
+            provider: self.provider,
+            operation: self.operation.clone(),
+            input_tokens: usage.input_tokens,
+            output_tokens: usage.output_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+            duration: self.started.elapsed(),
+            time_to_first_token: self.time_to_first_token,
+            attempts: self.attempts,
+            succeeded,
+        }
+    }
+
+    /// The future that reports the record; owns everything it needs.
+    pub fn report(self, usage: Usage, succeeded: bool) -> BoxFuture<'static, ()> {
+        let record = self.record(usage, succeeded);
+        let hooks = self.hooks;
+        Box::pin(async move { hooks.increment_usage(record).await })
+    }
+}
+
+/// A live SSE stream being decoded.
+pub(crate) struct Live {
+    events: BoxStream<'static, Result<eventsource_stream::Event, EventStreamError<Error>>>,
+    buffered: Arc<AtomicUsize>,
+    decoder: Box<dyn StreamDecoder>,
+    provider: &'static str,
+    idle: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    pending: VecDeque<StreamChunk>,
+    scratch: Vec<StreamChunk>,
+    accounting: Option<Accounting>,
+    report: Option<BoxFuture<'static, ()>>,
+    final_error: Option<Error>,
+    finished: bool,
+    saw_finish: bool,
+}
+
+impl Live {
+    pub fn new(
+        body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+        decoder: Box<dyn StreamDecoder>,
+        provider: &'static str,
+        idle: Duration,
+        accounting: Accounting,
+    ) -> Live {
+        use futures_util::StreamExt;
+        let buffered = Arc::new(AtomicUsize::new(0));
+        let counter = buffered.clone();
+        let limited = body.map(move |item| {
+            let bytes = item.map_err(|source| Error::Connection { provider, source })?;
+            if counter.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len() > MAX_EVENT_BYTES {
+                return Err(Error::decode(
+                    provider,
+                    format!("an SSE event exceeds {MAX_EVENT_BYTES} bytes"),
+                    &bytes,
+                ));
+            }
+            Ok(bytes)
+        });
+        Live {
+            events: Box::pin(limited.eventsource()),
+            buffered,
+            decoder,
+            provider,
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            pending: VecDeque::new(),
+            scratch: Vec::new(),
+            accounting: Some(accounting),
+            report: None,
+            final_error: None,
+            finished: false,
+            saw_finish: false,
+        }
+    }
+
+    fn on_event(&mut self, event: &eventsource_stream::Event) {
+        self.buffered.store(0, Ordering::Relaxed);
+        let deadline = tokio::time::Instant::now() + self.idle;
+        self.sleep.as_mut().reset(deadline);
+        match self
+            .decoder
+            .decode(&event.event, &event.data, &mut self.scratch)
+        {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Done) => self.finished = true,
+            Err(error) => self.fail(error),
+        }
+        let accounting = self.accounting.as_mut();
+        let price = accounting.as_ref().map(|acc| acc.price);
+        let mut first_token = false;
+        for mut chunk in self.scratch.drain(..) {
+            if chunk.finish_reason.is_some() {
+                self.saw_finish = true;
+            }
+            if chunk.content.is_some() || chunk.reasoning.is_some() || !chunk.tool_calls.is_empty()
+            {
+                first_token = true;
+            }
+            if let (Some(usage), Some(price)) = (chunk.usage, price.as_ref()) {
+                chunk.cost = Some(usage.cost(price));
+            }
+            self.pending.push_back(chunk);
+        }
+        if first_token
+            && let Some(accounting) = accounting
+            && accounting.time_to_first_token.is_none()
+        {
+            accounting.time_to_first_token = Some(accounting.started.elapsed());
+        }
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.finished = true;
+        if self.final_error.is_none() {
+            self.final_error = Some(error);
+        }
+    }
+
+    fn interrupted(&self, reason: impl Into<String>) -> Error {
+        Error::StreamInterrupted {
+            provider: self.provider,
+            reason: reason.into(),
+            usage: self.decoder.usage(),
+        }
+    }
+}
+
+impl Stream for Live {
+    type Item = Result<StreamChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(chunk) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            if this.finished {
+                if let Some(accounting) = this.accounting.take() {
+                    let usage = this.decoder.usage().unwrap_or_default();
+                    this.report = Some(accounting.report(usage, this.final_error.is_none()));
+                }
+                if let Some(report) = this.report.as_mut() {
+                    ready!(report.as_mut().poll(cx));
+                    this.report = None;
+                }
+                return Poll::Ready(this.final_error.take().map(Err));
+            }
+            match this.events.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => this.on_event(&event),
+                Poll::Ready(Some(Err(error))) => {
+                    let error = match error {
+                        EventStreamError::Transport(error) => match error {
+                            Error::Connection { source, .. } if source.is_timeout() => {
+                                Error::Timeout {
+                                    phase: TimeoutPhase::Request,
+                                    after: this.idle,
+                                }
+                            }
+                            Error::Connection { source, .. } => {
+                                this.interrupted(format!("connection error: {source}"))
+                            }
+                            other => other,
+                        },
+                        EventStreamError::Utf8(error) => Error::decode(
+                            this.provider,
+                            format!("stream is not UTF-8: {error}"),
+                            error.as_bytes(),
+                        ),
+                        EventStreamError::Parser(error) => {
+                            Error::decode(this.provider, format!("malformed SSE: {error}"), &[])
+                        }
+                    };
+                    this.fail(error);
+                }
+                Poll::Ready(None) => {
+                    this.finished = true;
+                    // Some servers close without an end marker after the
+                    // last choice finished: that is a complete answer.
+                    if !this.saw_finish {
+                        let error =
+                            this.interrupted("the connection closed before the end of the stream");
+                        this.final_error = Some(error);
+                    }
+                }
+                Poll::Pending => {
+                    ready!(this.sleep.as_mut().poll(cx));
+                    this.fail(Error::Timeout {
+                        phase: TimeoutPhase::StreamIdle,
+                        after: this.idle,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // Dropped before the end: the call still reached the provider, so
+        // it is still reported, with the usage known so far.
+        let report = match (self.accounting.take(), self.report.take()) {
+            (Some(accounting), _) => {
+                let usage = self.decoder.usage().unwrap_or_default();
+                accounting.report(usage, false)
+            }
+            (None, Some(report)) => report,
+            (None, None) => return,
+        };
+        spawn_report(report);
+    }
+}
+
+/// Runs a report that can no longer be awaited by its caller.
+pub(crate) fn spawn_report(report: BoxFuture<'static, ()>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(report);
+        }
+        Err(_) => {
+            // No runtime (a stream dropped after its runtime shut down):
+            // run the hook inline; hooks that need a runtime cannot run.
+            let _ = futures_util::FutureExt::now_or_never(report);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Usage accounting: the records handed to your `increment_usage` hook, and
+//! the hooks themselves.
+//!
+//! Every call that reached a provider produces exactly one [`UsageRecord`],
+//! whatever happened: success, provider error, retries, a stream read to the
+//! end, cut, or dropped half-way. A call refused before any network traffic
+//! (bad configuration, budget spent) produces none.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use crate::catalog::Usd;
+use crate::response::Usage;
+
+/// What one call used and cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct UsageRecord {
+    /// What it cost, from the catalog's prices.
+    pub cost: Usd,
+    /// The catalog model.
+    pub model: &'static str,
+    /// The provider.
+    pub provider: &'static str,
+    /// The operation (`"ainvoke"`, `"astream"`... or the name set with
+    /// [`CallOptions::operation`](crate::CallOptions::operation)).
+    pub operation: String,
+    /// Input tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Output tokens, reasoning included.
+    pub output_tokens: u64,
+    /// Input tokens read from cache.
+    pub cached_input_tokens: u64,
+    /// Input tokens written to cache.
+    pub cache_write_tokens: u64,
+    /// Reasoning tokens.
+    pub reasoning_tokens: u64,
+    /// From the first attempt to the end of the call.
+    pub duration: Duration,
+    /// From the first attempt to the first streamed token (streams only).
+    pub time_to_first_token: Option<Duration>,
+    /// How many HTTP attempts were made.
+    pub attempts: u32,
+    /// Whether the call ended well.
+    pub succeeded: bool,
+}
+
+impl UsageRecord {
+    /// The token counts of the record.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cached_input_tokens: self.cached_input_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+        }
+    }
+}
+
+/// The hooks a client calls around each call: the Python llmax's
+/// `increment_usage` and `get_usage`.
+///
+/// Implement it on your own type, or give closures to
+/// [`ClientBuilder::increment_usage`](crate::ClientBuilder::increment_usage)
+/// and [`ClientBuilder::get_usage`](crate::ClientBuilder::get_usage).
+/// Both default to doing nothing.
+pub trait UsageHooks: Send + Sync + 'static {
+    /// Called exactly once after each call that reached a provider.
+    fn increment_usage(&self, record: UsageRecord) -> BoxFuture<'_, ()> {
+        let _ = record;
+        Box::pin(async {})
+    }
+
+    /// Called before each call: what has been spent so far, compared with
+    /// the client's budget. `None`: no figure, the call goes ahead.
+    fn get_usage(&self) -> BoxFuture<'_, Option<Usd>> {
+        Box::pin(async { None })
+    }
+}
+
+/// Hooks that do nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl UsageHooks for NoHooks {}
+
+type IncrementFn = dyn Fn(UsageRecord) -> BoxFuture<'static, ()> + Send + Sync;
+type GetFn = dyn Fn() -> BoxFuture<'static, Option<Usd>> + Send + Sync;
+
+/// Hooks made of closures, as the builder collects them.
+#[derive(Clone, Default)]
+pub(crate) struct ClosureHooks {
+    pub increment: Option<Arc<IncrementFn>>,
+    pub get: Option<Arc<GetFn>>,
+}
+
+impl ClosureHooks {
+    pub fn set_increment<F, Fut>(&mut self, hook: F)
+    where
+        F: Fn(UsageRecord) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.increment = Some(Arc::new(move |record| Box::pin(hook(record))));
+    }
+
+    pub fn set_get<F, Fut>(&mut self, hook: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<Usd>> + Send + 'static,
+    {
+        self.get = Some(Arc::new(move || Box::pin(hook())));
+    }
+}
+
+impl UsageHooks for ClosureHooks {
+    fn increment_usage(&self, record: UsageRecord) -> BoxFuture<'_, ()> {
+        match &self.increment {
+            Some(hook) => hook(record),
+            None => Box::pin(async {}),
+        }
+    }
+
+    fn get_usage(&self) -> BoxFuture<'_, Option<Usd>> {
+        match &self.get {
+            Some(hook) => hook(),
+            None => Box::pin(async { None }),
+        }
+    }
+}
