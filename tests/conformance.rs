@@ -1,0 +1,178 @@
+//! Conformance: every request shape llmax builds, sent by the real client to
+//! Prism mocks of the providers' official OpenAPI specs
+//! (`../shared/conformance`), must be accepted; a deliberately invalid one
+//! must be rejected, which proves the validation is live.
+//!
+//! `.ci/run` starts the mocks and sets `LLMAX_CONFORMANCE=1`; without it
+//! these tests say so and pass, since they need Node.js and the mocks.
+//! Ports: 4010 OpenAI, 4011 Mistral, 4014 OpenAI strict (unknown top-level
+//! fields rejected).
+
+use futures_util::StreamExt;
+use llmax::{
+    CallOptions, ContentPart, Deployment, Message, Model, MultiAIClient, Provider, ToolCall,
+};
+use llmax_tests::{Verdict, VerdictProxy};
+use serde_json::json;
+
+fn enabled() -> bool {
+    let on = std::env::var("LLMAX_CONFORMANCE").is_ok_and(|v| v == "1");
+    if !on {
+        eprintln!(
+            "conformance skipped: set LLMAX_CONFORMANCE=1 with the Prism mocks up (see .ci/run)"
+        );
+    }
+    on
+}
+
+/// A tiny valid PNG as a data URL.
+const PNG: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/// Request shapes: (name, messages, options). Each goes out plain and streamed.
+fn shapes(vision: bool) -> Vec<(&'static str, Vec<Message>, CallOptions)> {
+    let mut shapes = vec![
+        ("plain", vec![Message::user("Hi")], CallOptions::new()),
+        (
+            "system option and system message",
+            vec![Message::system("Be brief."), Message::user("Hi")],
+            CallOptions::new().system("You are helpful."),
+        ),
+        (
+            "conversation with a tool round trip",
+            vec![
+                Message::user("Weather in Paris?"),
+                Message::assistant_tool_calls([ToolCall::function("c1", "weather", r#"{"city":"Paris"}"#)]),
+                Message::tool("c1", r#"{"celsius": 21}"#),
+                Message::assistant("21 degrees."),
+                Message::user("Thanks"),
+            ],
+            CallOptions::new().extra(
+                "tools",
+                json!([{"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]),
+            ),
+        ),
+        (
+            "all options",
+            vec![Message::user("Hi")],
+            CallOptions::new()
+                .temperature(0.7)
+                .max_tokens(500)
+                .top_p(0.9)
+                .stop(["\n\n", "END"])
+                .seed(42)
+                .response_format(json!({"type": "json_object"})),
+        ),
+        (
+            "json schema response format",
+            vec![Message::user("Hi")],
+            CallOptions::new().response_format(json!({
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "strict": true, "schema": {
+                    "type": "object", "properties": {"a": {"type": "string"}},
+                    "required": ["a"], "additionalProperties": false
+                }}
+            })),
+        ),
+    ];
+    if vision {
+        shapes.push((
+            "image parts",
+            vec![Message::user_parts([
+                ContentPart::text("What is this?"),
+                ContentPart::image_url("https://example.com/cat.png"),
+                ContentPart::image_url(PNG),
+            ])],
+            CallOptions::new(),
+        ));
+    }
+    shapes
+}
+
+async fn send_all(client: &MultiAIClient, model: Model, vision: bool) {
+    for (name, messages, options) in shapes(vision) {
+        let _ = client
+            .ainvoke(&messages, model)
+            .options(options.clone())
+            .await;
+        // Prism never streams, but it validates the streamed request.
+        if let Ok(mut stream) = client.astream(&messages, model).options(options).await {
+            while stream.next().await.is_some() {}
+        }
+        let _ = name;
+    }
+}
+
+fn assert_all_accepted(verdicts: &[Verdict], expected: usize, spec: &str) {
+    assert_eq!(
+        verdicts.len(),
+        expected,
+        "{spec}: every request reached the mock"
+    );
+    let rejected: Vec<&Verdict> = verdicts.iter().filter(|v| !v.accepted()).collect();
+    assert!(rejected.is_empty(), "{spec} rejected:\n{rejected:#?}");
+}
+
+async fn invalid_is_rejected(client: &MultiAIClient, proxy: &VerdictProxy, model: Model) {
+    let _ = client
+        .ainvoke(&[Message::user("Hi")], model)
+        .extra("temperature", "hot")
+        .await;
+    let verdicts = proxy.take();
+    assert_eq!(verdicts.len(), 1);
+    assert!(
+        !verdicts[0].accepted(),
+        "a string temperature must be rejected: {verdicts:?}"
+    );
+}
+
+#[tokio::test]
+async fn openai_requests_conform_to_the_openai_spec() {
+    if !enabled() {
+        return;
+    }
+    for (port, spec) in [(4010, "openai.llm.json"), (4014, "openai.llm.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client = MultiAIClient::new([
+            Deployment::new(Model::Gpt4o, Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+            Deployment::new(
+                Model::ScalewayQwen3_235bA22bInstruct2507,
+                Provider::Scaleway,
+            )
+            .endpoint(&proxy.url)
+            .api_key("scw-test"),
+        ])
+        .unwrap();
+        send_all(&client, Model::Gpt4o, true).await;
+        let count = shapes(true).len() * 2;
+        assert_all_accepted(&proxy.take(), count, spec);
+        // The Qwen quirk (json_object rewritten to json_schema) is valid too.
+        send_all(&client, Model::ScalewayQwen3_235bA22bInstruct2507, true).await;
+        assert_all_accepted(&proxy.take(), count, spec);
+        invalid_is_rejected(&client, &proxy, Model::Gpt4o).await;
+    }
+}
+
+#[tokio::test]
+async fn mistral_requests_conform_to_the_mistral_spec() {
+    if !enabled() {
+        return;
+    }
+    let proxy = VerdictProxy::start("http://127.0.0.1:4011").await;
+    let client = MultiAIClient::new([Deployment::new(Model::MistralSmall, Provider::Mistral)
+        .endpoint(format!("{}/v1", proxy.url))
+        .api_key("test")])
+    .unwrap();
+    // Mistral's quirks: max_tokens, random_seed, no stream_options.
+    send_all(&client, Model::MistralSmall, true).await;
+    let verdicts = proxy.take();
+    assert_all_accepted(&verdicts, shapes(true).len() * 2, "mistral.json");
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.body.contains("\"random_seed\":42"))
+    );
+    assert!(verdicts.iter().all(|v| !v.body.contains("stream_options")));
+    invalid_is_rejected(&client, &proxy, Model::MistralSmall).await;
+}
