@@ -22,9 +22,10 @@ use crate::response::{StreamChunk, Usage};
 use crate::usage::{UsageHooks, UsageRecord};
 
 /// The largest SSE event llmax buffers; a peer sending more without ending
-/// an event (an endless line, say) gets a decode error instead of all the
-/// memory.
-pub(crate) const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+/// an event gets a decode error instead of all the memory.
+pub(crate) const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+/// The longest SSE line llmax buffers (one `data:` line holds one chunk).
+pub(crate) const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A stream of [`StreamChunk`]s from [`MultiAIClient::astream`](crate::MultiAIClient::astream).
 ///
@@ -127,6 +128,89 @@ impl Accounting {
     }
 }
 
+/// Passes a byte stream on in pieces that end at a line break, holding back
+/// a partial last line until its end arrives.
+///
+/// The SSE parser rescans its buffer from the start whenever a line is
+/// incomplete; fed whole lines only, it scans each byte once, and a line that
+/// never ends is cut off at [`MAX_LINE_BYTES`] instead of growing forever.
+struct WholeLines {
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    partial: Vec<u8>,
+    provider: &'static str,
+    done: bool,
+}
+
+impl WholeLines {
+    /// Where the last complete line of `bytes` ends (exclusive). A `\r` at
+    /// the very end does not count: its `\n` may be in the next piece.
+    fn cut(bytes: &[u8]) -> Option<usize> {
+        let last = bytes.iter().rposition(|&b| b == b'\n' || b == b'\r')?;
+        if bytes[last] == b'\r' && last + 1 == bytes.len() {
+            return bytes[..last]
+                .iter()
+                .rposition(|&b| b == b'\n' || b == b'\r')
+                .map(|i| i + 1);
+        }
+        Some(last + 1)
+    }
+}
+
+impl Stream for WholeLines {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match ready!(this.body.as_mut().poll_next(cx)) {
+                Some(Ok(bytes)) => match WholeLines::cut(&bytes) {
+                    Some(cut) if this.partial.is_empty() => {
+                        this.partial.extend_from_slice(&bytes[cut..]);
+                        return Poll::Ready(Some(Ok(bytes.slice(..cut))));
+                    }
+                    Some(cut) => {
+                        let mut out = std::mem::take(&mut this.partial);
+                        out.extend_from_slice(&bytes[..cut]);
+                        this.partial.extend_from_slice(&bytes[cut..]);
+                        return Poll::Ready(Some(Ok(Bytes::from(out))));
+                    }
+                    None => {
+                        this.partial.extend_from_slice(&bytes);
+                        if this.partial.len() > MAX_LINE_BYTES {
+                            this.done = true;
+                            let error = Error::decode(
+                                this.provider,
+                                format!("an SSE line exceeds {MAX_LINE_BYTES} bytes"),
+                                &this.partial,
+                            );
+                            this.partial = Vec::new();
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                    }
+                },
+                Some(Err(source)) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(Error::Connection {
+                        provider: this.provider,
+                        source,
+                    })));
+                }
+                None => {
+                    this.done = true;
+                    if !this.partial.is_empty() {
+                        return Poll::Ready(Some(Ok(Bytes::from(std::mem::take(
+                            &mut this.partial,
+                        )))));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A live SSE stream being decoded.
 pub(crate) struct Live {
     events: BoxStream<'static, Result<eventsource_stream::Event, EventStreamError<Error>>>,
@@ -155,8 +239,14 @@ impl Live {
         use futures_util::StreamExt;
         let buffered = Arc::new(AtomicUsize::new(0));
         let counter = buffered.clone();
-        let limited = body.map(move |item| {
-            let bytes = item.map_err(|source| Error::Connection { provider, source })?;
+        let lines = WholeLines {
+            body: Box::pin(body),
+            partial: Vec::new(),
+            provider,
+            done: false,
+        };
+        let limited = lines.map(move |item| {
+            let bytes = item?;
             if counter.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len() > MAX_EVENT_BYTES {
                 return Err(Error::decode(
                     provider,
