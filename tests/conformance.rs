@@ -176,3 +176,59 @@ async fn mistral_requests_conform_to_the_mistral_spec() {
     assert!(verdicts.iter().all(|v| !v.body.contains("stream_options")));
     invalid_is_rejected(&client, &proxy, Model::MistralSmall).await;
 }
+
+#[tokio::test]
+async fn anthropic_requests_conform_to_the_anthropic_spec() {
+    if !enabled() {
+        return;
+    }
+    let proxy = VerdictProxy::start("http://127.0.0.1:4012").await;
+    let client = MultiAIClient::new(
+        [Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
+            .endpoint(&proxy.url)
+            .api_key("sk-ant-test")],
+    )
+    .unwrap();
+    let mut cases = shapes(true);
+    cases.push((
+        "caller-placed cache breakpoints",
+        vec![
+            Message::user("A long document"),
+            Message::assistant("Read."),
+            Message::user("Summarise."),
+        ],
+        CallOptions::new()
+            .system("S")
+            .prompt_cache(llmax::PromptCache::At(vec![
+                llmax::CacheBreakpoint::System,
+                llmax::CacheBreakpoint::Message(0),
+            ])),
+    ));
+    cases.push((
+        "tool choice and no parallel calls",
+        vec![Message::user("Weather in Paris?")],
+        CallOptions::new()
+            .extra("tools", json!([{"type": "function", "function": {"name": "weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]))
+            .extra("tool_choice", json!({"type": "function", "function": {"name": "weather"}}))
+            .extra("parallel_tool_calls", false)
+            .extra("user", "user-42"),
+    ));
+    let count = cases.len() * 2;
+    for (_, messages, options) in cases {
+        let _ = client
+            .ainvoke(&messages, Model::Claude4_5Sonnet)
+            .options(options.clone())
+            .await;
+        if let Ok(mut stream) = client
+            .astream(&messages, Model::Claude4_5Sonnet)
+            .options(options)
+            .await
+        {
+            while stream.next().await.is_some() {}
+        }
+    }
+    let verdicts = proxy.take();
+    assert_all_accepted(&verdicts, count, "anthropic.json");
+    assert!(verdicts.iter().any(|v| v.body.contains("cache_control")));
+    invalid_is_rejected(&client, &proxy, Model::Claude4_5Sonnet).await;
+}

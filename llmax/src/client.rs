@@ -241,13 +241,7 @@ fn http_client(connect_timeout: Duration) -> Result<reqwest::Client> {
 
 fn prepare(deployment: &Deployment) -> Result<Prepared> {
     let resolved = deployment.resolve()?;
-    let adapter = Adapter::for_protocol(resolved.provider.protocol).ok_or_else(|| {
-        Error::Config(format!(
-            "provider `{}` speaks the `{}` protocol, which this version of llmax does not support",
-            resolved.provider.name,
-            resolved.provider.protocol.as_str()
-        ))
-    })?;
+    let adapter = Adapter::for_protocol(resolved.provider.protocol);
     let url = adapter.chat_url(&resolved)?;
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -957,6 +951,8 @@ impl<'a, Kind> Call<'a, Kind> {
         stream_idle_timeout(timeout: Duration);
         /// Names the call in usage records.
         operation(operation: impl Into<String>);
+        /// Places prompt-cache breakpoints (Anthropic).
+        prompt_cache(prompt_cache: crate::options::PromptCache);
         /// Stop sequences.
         stop(stop: impl IntoIterator<Item = S>) <S: Into<String>>;
         /// Any other API field, passed through untouched.

@@ -26,7 +26,7 @@ pub use deployment::Deployment;
 pub use error::{Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
 pub use llmax_macros::{manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
-pub use options::CallOptions;
+pub use options::{CacheBreakpoint, CallOptions, PromptCache};
 pub use response::{
     AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
 };

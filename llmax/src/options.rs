@@ -55,6 +55,50 @@ pub struct CallOptions {
     pub stream_idle_timeout: Option<Duration>,
     /// A name for this call in usage records (default: the method name).
     pub operation: Option<String>,
+    /// Where prompt-cache breakpoints go, for protocols that place them
+    /// (Anthropic); others cache on their own and ignore it.
+    pub prompt_cache: PromptCache,
+}
+
+/// Prompt-cache breakpoints (Anthropic's `cache_control`).
+///
+/// Anthropic caches a prompt prefix only up to a breakpoint, and takes at
+/// most four. [`Auto`](PromptCache::Auto), the default, does what the Python
+/// llmax does: the system prompt, the last tool and the last two messages.
+/// Place your own with [`At`](PromptCache::At):
+///
+/// ```
+/// use llmax::{CacheBreakpoint, CallOptions, PromptCache};
+///
+/// // Cache the system prompt and the long document in message 0 only.
+/// let options = CallOptions::new().prompt_cache(PromptCache::At(vec![
+///     CacheBreakpoint::System,
+///     CacheBreakpoint::Message(0),
+/// ]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PromptCache {
+    /// The system prompt, the last tool and the last two messages.
+    #[default]
+    Auto,
+    /// No breakpoint.
+    Off,
+    /// Exactly these breakpoints (at most four; more is an
+    /// [`InvalidRequest`](crate::Error::InvalidRequest)).
+    At(Vec<CacheBreakpoint>),
+}
+
+/// Where a prompt-cache breakpoint goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CacheBreakpoint {
+    /// The end of the system prompt.
+    System,
+    /// The last tool definition.
+    Tools,
+    /// The end of the message at this index of the call's messages.
+    Message(usize),
 }
 
 impl Default for CallOptions {
@@ -73,6 +117,7 @@ impl Default for CallOptions {
             timeout: None,
             stream_idle_timeout: None,
             operation: None,
+            prompt_cache: PromptCache::Auto,
         }
     }
 }
@@ -119,6 +164,8 @@ impl CallOptions {
         stream_idle_timeout: Duration => Some(stream_idle_timeout);
         /// Names the call in usage records.
         operation: impl Into<String> => Some(operation.into());
+        /// Places prompt-cache breakpoints (Anthropic).
+        prompt_cache: PromptCache => prompt_cache;
     }
 
     /// Sets the stop sequences.

@@ -7,6 +7,7 @@
 //! [`ProviderError`](crate::ProviderError)s. Providers are data; only the
 //! protocols are code.
 
+pub(crate) mod anthropic;
 pub(crate) mod errors;
 pub(crate) mod openai;
 
@@ -51,15 +52,16 @@ pub(crate) trait StreamDecoder: Send {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Adapter {
     OpenAi,
+    Anthropic,
     Mock,
 }
 
 impl Adapter {
-    pub fn for_protocol(protocol: Protocol) -> Option<Adapter> {
+    pub fn for_protocol(protocol: Protocol) -> Adapter {
         match protocol {
-            Protocol::OpenAi => Some(Adapter::OpenAi),
-            Protocol::Mock => Some(Adapter::Mock),
-            _ => None,
+            Protocol::OpenAi => Adapter::OpenAi,
+            Protocol::Anthropic => Adapter::Anthropic,
+            Protocol::Mock => Adapter::Mock,
         }
     }
 
@@ -68,6 +70,7 @@ impl Adapter {
     pub fn chat_url(self, resolved: &Resolved) -> Result<Option<reqwest::Url>> {
         let path = match self {
             Adapter::OpenAi => "/chat/completions",
+            Adapter::Anthropic => "/v1/messages",
             Adapter::Mock => return Ok(None),
         };
         let url = format!("{}{path}", resolved.base_url);
@@ -93,6 +96,7 @@ impl Adapter {
     ) -> Result<Vec<u8>> {
         match self {
             Adapter::OpenAi | Adapter::Mock => openai::body(resolved, messages, options, stream),
+            Adapter::Anthropic => anthropic::body(resolved, messages, options, stream),
         }
     }
 
@@ -100,6 +104,7 @@ impl Adapter {
     pub fn parse(self, provider: &'static str, body: &[u8]) -> Result<Parsed> {
         match self {
             Adapter::OpenAi | Adapter::Mock => openai::parse(provider, body),
+            Adapter::Anthropic => anthropic::parse(provider, body),
         }
     }
 
@@ -107,6 +112,7 @@ impl Adapter {
     pub fn decoder(self, provider: &'static str) -> Box<dyn StreamDecoder> {
         match self {
             Adapter::OpenAi | Adapter::Mock => Box::new(openai::Decoder::new(provider)),
+            Adapter::Anthropic => Box::new(anthropic::Decoder::new(provider)),
         }
     }
 
