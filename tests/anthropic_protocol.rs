@@ -1,35 +1,20 @@
 //! Anthropic's Messages protocol behind the same client API, on the
 //! recorded bodies and streams of `../shared/fixtures/anthropic`.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use llmax::{
-    CacheBreakpoint, ChatResponse, ChatStream, ContentPart, Deployment, Error, FinishReason,
-    Message, Model, MultiAIClient, PromptCache, Provider, ProviderErrorKind, StreamChunk, ToolCall,
-    Usage, UsageRecord, Usd,
+    CacheBreakpoint, ChatResponse, ContentPart, Deployment, Error, FinishReason, Message, Model,
+    MultiAIClient, PromptCache, Provider, ProviderErrorKind, StreamChunk, ToolCall, Usage,
+    UsageRecord, Usd,
 };
-use llmax_tests::{Framing, RawServer, Reply, fixture, fixture_lines, sse_anthropic, sse_openai};
+use llmax_tests::{
+    Framing, RawServer, Reply, client_with, collect, fixture, fixture_lines, sse_anthropic,
+    sse_openai, text_of,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-type Records = Arc<Mutex<Vec<UsageRecord>>>;
-
-fn client_with(deployment: Deployment) -> (MultiAIClient, Records) {
-    let records: Records = Arc::default();
-    let sink = records.clone();
-    let client = MultiAIClient::builder()
-        .deployment(deployment)
-        .increment_usage(move |record| {
-            let sink = sink.clone();
-            async move { sink.lock().unwrap().push(record) }
-        })
-        .build()
-        .unwrap();
-    (client, records)
-}
 
 fn claude(endpoint: &str) -> Deployment {
     Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
@@ -48,21 +33,6 @@ fn sonnet_cost(input: u64, read: u64, written: u64, output: u64) -> Usd {
 
 fn hello() -> Vec<Message> {
     vec![Message::user("Hello, how are you?")]
-}
-
-async fn collect(mut stream: ChatStream) -> (Vec<StreamChunk>, Option<Error>) {
-    let mut chunks = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(chunk) => chunks.push(chunk),
-            Err(error) => return (chunks, Some(error)),
-        }
-    }
-    (chunks, None)
-}
-
-fn text_of(chunks: &[StreamChunk]) -> String {
-    chunks.iter().filter_map(|c| c.content.as_deref()).collect()
 }
 
 /// Tool calls assembled from stream fragments: (id, name, arguments) by index.
@@ -122,7 +92,7 @@ async fn plain_reply_with_headers_usage_and_cost() {
         }
     );
     assert_eq!(response.cost, sonnet_cost(12, 0, 0, 29));
-    let records = records.lock().unwrap().clone();
+    let records = records.all();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].provider, "anthropic");
     assert_eq!(records[0].cost, response.cost);
@@ -320,7 +290,7 @@ async fn refused_requests_never_reach_the_network() {
         assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
         assert!(error.to_string().contains(expected), "{error}");
     }
-    assert!(records.lock().unwrap().is_empty());
+    assert!(records.all().is_empty());
 }
 
 async fn stream_from(body: Vec<u8>) -> (Vec<StreamChunk>, Option<Error>, Vec<UsageRecord>) {
@@ -333,7 +303,7 @@ async fn stream_from(body: Vec<u8>) -> (Vec<StreamChunk>, Option<Error>, Vec<Usa
     let (chunks, error) = collect(stream).await;
     let request = server.received()[0].json();
     assert_eq!(request["stream"], true);
-    let records = records.lock().unwrap().clone();
+    let records = records.all();
     (chunks, error, records)
 }
 
@@ -508,7 +478,7 @@ async fn overloaded_529_is_retried() {
         .await
         .unwrap();
     assert_eq!(response.usage.output_tokens, 29);
-    assert_eq!(records.lock().unwrap()[0].attempts, 2);
+    assert_eq!(records.all()[0].attempts, 2);
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -333,3 +333,32 @@ fn costs_match_hand_computation() {
     // 1000 * 3 + 6000 * 0.3 + 3000 * 3.75 + 500 * 15 = 3000 + 1800 + 11250 + 7500 (micro-dollars)
     assert_eq!(usage.cost(&claude), Usd::from_picos(23_550_000_000));
 }
+
+#[tokio::test]
+async fn a_mock_stream_dropped_early_is_still_accounted_once() {
+    let records = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = records.clone();
+    let client = MultiAIClient::builder()
+        .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+        .increment_usage(move |record| {
+            let sink = sink.clone();
+            async move { sink.lock().unwrap().push(record) }
+        })
+        .build()
+        .unwrap();
+    let mut stream = client
+        .astream(&[Message::user("Hello there")], Model::Gpt4o)
+        .await
+        .unwrap();
+    assert!(stream.next().await.unwrap().unwrap().content.is_some());
+    drop(stream);
+    for _ in 0..100 {
+        if !records.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let records = records.lock().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].succeeded);
+}

@@ -7,36 +7,15 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use llmax::{
-    ChatStream, Deployment, Error, FinishReason, Message, Model, MultiAIClient, Provider,
-    ProviderErrorKind, StreamChunk, TimeoutPhase, Usage, UsageRecord, Usd,
+    Deployment, Error, FinishReason, Message, Model, MultiAIClient, Provider, ProviderErrorKind,
+    StreamChunk, TimeoutPhase, Usage, UsageRecord, Usd,
 };
-use llmax_tests::{Framing, RawServer, Reply, fixture, fixture_lines, sse_openai};
+use llmax_tests::{
+    Framing, RawServer, Recorder, Reply, client_with, collect, fixture, fixture_lines, sse_openai,
+    text_of,
+};
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Usage records reported to the hook, in order.
-#[derive(Clone, Default)]
-struct Records(Arc<std::sync::Mutex<Vec<UsageRecord>>>);
-
-impl Records {
-    fn all(&self) -> Vec<UsageRecord> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-fn client_with(deployment: Deployment) -> (MultiAIClient, Records) {
-    let records = Records::default();
-    let sink = records.clone();
-    let client = MultiAIClient::builder()
-        .deployment(deployment)
-        .increment_usage(move |record| {
-            let sink = sink.clone();
-            async move { sink.0.lock().unwrap().push(record) }
-        })
-        .build()
-        .expect("valid deployment");
-    (client, records)
-}
 
 fn openai(endpoint: &str) -> Deployment {
     Deployment::new(Model::Gpt4o, Provider::OpenAi)
@@ -53,25 +32,6 @@ fn user() -> Vec<Message> {
 /// gpt-4o on OpenAI: $2.50 / $1.25 cached / $10 per million tokens.
 fn gpt4o_cost(input: u64, cached: u64, output: u64) -> Usd {
     Usd::from_picos((input - cached) * 2_500_000 + cached * 1_250_000 + output * 10_000_000)
-}
-
-async fn collect(stream: ChatStream) -> (Vec<StreamChunk>, Option<Error>) {
-    let mut chunks = Vec::new();
-    let mut stream = stream;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(chunk) => chunks.push(chunk),
-            Err(error) => {
-                assert!(stream.next().await.is_none(), "nothing after an error");
-                return (chunks, Some(error));
-            }
-        }
-    }
-    (chunks, None)
-}
-
-fn text_of(chunks: &[StreamChunk]) -> String {
-    chunks.iter().filter_map(|c| c.content.as_deref()).collect()
 }
 
 fn expected_openai_stream_text() -> String {
@@ -590,13 +550,7 @@ async fn dropping_a_stream_early_still_accounts_it_once() {
     let first = stream.next().await.unwrap().unwrap();
     assert!(first.content.is_some());
     drop(stream);
-    for _ in 0..100 {
-        if !records.all().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let records = records.all();
+    let records = records.wait_for(1).await;
     assert_eq!(records.len(), 1);
     assert!(!records[0].succeeded);
 }
@@ -892,4 +846,50 @@ async fn azure_url_carries_the_api_version() {
         .api_key("k");
     let (client, _) = client_with(deployment);
     client.ainvoke(&user(), Model::Gpt4o).await.unwrap();
+}
+
+#[tokio::test]
+async fn same_caller_code_on_scaleway_by_project_id_at_its_real_url() {
+    // The real https://api.scaleway.ai URL, answered on this machine by a
+    // CONNECT proxy that terminates TLS itself.
+    let json = fixture("mistral/mistral-text.json");
+    let sse = sse_openai(
+        &fixture_lines("mistral/mistral-text.chunks.txt"),
+        Framing::Lf,
+    );
+    let server = RawServer::start_https_proxy(
+        vec![Reply::json(200, json), Reply::sse(sse)],
+        "api.scaleway.ai",
+    )
+    .await;
+    let model = Model::ScalewayLlama3_3_70bInstruct;
+    let records = Recorder::default();
+    let client = records
+        .attach(MultiAIClient::builder())
+        .deployment(
+            Deployment::new(model, Provider::Scaleway)
+                .project_id("my-project")
+                .api_key("scw-key"),
+        )
+        .http_client(server.proxied_client())
+        .build()
+        .unwrap();
+    let (text, streamed, cost) = caller(&client, model).await;
+    assert!(text.starts_with("**Holiday Name: \"World Kindness"));
+    assert!(streamed.ends_with(" is a test response."));
+    assert!(cost > Usd::ZERO);
+    assert_eq!(records.all().len(), 2);
+    let received = server.received();
+    let lines: Vec<&str> = received.iter().map(|r| r.request_line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "CONNECT api.scaleway.ai:443 HTTP/1.1",
+            "POST /v1/my-project/chat/completions HTTP/1.1",
+            "CONNECT api.scaleway.ai:443 HTTP/1.1",
+            "POST /v1/my-project/chat/completions HTTP/1.1",
+        ]
+    );
+    assert_eq!(received[1].header("authorization"), Some("Bearer scw-key"));
+    assert_eq!(received[1].json()["model"], "llama-3.3-70b-instruct");
 }

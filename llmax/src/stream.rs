@@ -410,6 +410,57 @@ impl Drop for Live {
     }
 }
 
+/// Chunks known in advance (the mock provider), accounted like a live
+/// stream: once at the end, or once when dropped early.
+pub(crate) struct Replay {
+    chunks: VecDeque<StreamChunk>,
+    usage: Usage,
+    accounting: Option<Accounting>,
+    report: Option<BoxFuture<'static, ()>>,
+}
+
+impl Replay {
+    pub fn new(chunks: Vec<StreamChunk>, usage: Usage, accounting: Accounting) -> Replay {
+        Replay {
+            chunks: chunks.into(),
+            usage,
+            accounting: Some(accounting),
+            report: None,
+        }
+    }
+}
+
+impl Stream for Replay {
+    type Item = Result<StreamChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(chunk) = this.chunks.pop_front() {
+            return Poll::Ready(Some(Ok(chunk)));
+        }
+        if let Some(accounting) = this.accounting.take() {
+            this.report = Some(accounting.report(this.usage, true));
+        }
+        if let Some(report) = this.report.as_mut() {
+            ready!(report.as_mut().poll(cx));
+            this.report = None;
+        }
+        Poll::Ready(None)
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        let report = match (self.accounting.take(), self.report.take()) {
+            // Dropped before the end: only what was read counts as sent.
+            (Some(accounting), _) => accounting.report(self.usage, false),
+            (None, Some(report)) => report,
+            (None, None) => return,
+        };
+        spawn_report(report);
+    }
+}
+
 /// Runs a report that can no longer be awaited by its caller.
 pub(crate) fn spawn_report(report: BoxFuture<'static, ()>) {
     match tokio::runtime::Handle::try_current() {

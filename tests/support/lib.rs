@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 
 /// The folder of shared fixtures and specs: `$LLMAX_SHARED`, or `../shared`
 /// beside the workspace.
@@ -193,6 +193,44 @@ pub struct RawServer {
 impl RawServer {
     /// Starts a server answering with `replies` in order.
     pub async fn start(replies: Vec<Reply>) -> RawServer {
+        RawServer::spawn(replies, None).await
+    }
+
+    /// Starts an HTTPS proxy that answers every `CONNECT` tunnel itself,
+    /// with a self-signed certificate for `host`, as if it were that host:
+    /// point a client at a real `https://` URL through it (see
+    /// [`RawServer::proxied_client`]) and no traffic leaves the machine.
+    pub async fn start_https_proxy(replies: Vec<Reply>, host: &str) -> RawServer {
+        let certified =
+            rcgen::generate_simple_self_signed(vec![host.to_owned()]).expect("certificate");
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .expect("server config");
+        RawServer::spawn(
+            replies,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+        .await
+    }
+
+    /// A reqwest client that sends HTTPS through this proxy and trusts its
+    /// certificate, for `ClientBuilder::http_client`.
+    pub fn proxied_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .proxy(reqwest::Proxy::https(&self.url).expect("proxy URL"))
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client")
+    }
+
+    async fn spawn(replies: Vec<Reply>, tls: Option<tokio_rustls::TlsAcceptor>) -> RawServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -202,12 +240,35 @@ impl RawServer {
         let replies = Arc::new(replies);
         let task = tokio::spawn(async move {
             let mut n = 0usize;
-            while let Ok((socket, _)) = listener.accept().await {
+            while let Ok((mut socket, _)) = listener.accept().await {
                 let reply = replies[n.min(replies.len() - 1)].clone();
                 n += 1;
                 let log = log.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = serve(socket, reply, log).await;
+                    let _ = socket.set_nodelay(true);
+                    let Some(tls) = tls else {
+                        let _ = serve(socket, reply, log).await;
+                        return;
+                    };
+                    // A CONNECT tunnel, then TLS inside it.
+                    let Ok(connect) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    if !connect.request_line.starts_with("CONNECT ") {
+                        return;
+                    }
+                    log.lock().expect("lock").push(connect);
+                    if socket
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    if let Ok(stream) = tls.accept(socket).await {
+                        let _ = serve(stream, reply, log).await;
+                    }
                 });
             }
         });
@@ -230,7 +291,7 @@ impl Drop for RawServer {
     }
 }
 
-async fn read_request(socket: &mut TcpStream) -> std::io::Result<Received> {
+async fn read_request<S: AsyncRead + Unpin>(socket: &mut S) -> std::io::Result<Received> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let header_end = loop {
@@ -270,14 +331,13 @@ async fn read_request(socket: &mut TcpStream) -> std::io::Result<Received> {
     })
 }
 
-async fn serve(
-    mut socket: TcpStream,
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut socket: S,
     reply: Reply,
     log: Arc<Mutex<Vec<Received>>>,
 ) -> std::io::Result<()> {
     let request = read_request(&mut socket).await?;
     log.lock().expect("lock").push(request);
-    socket.set_nodelay(true)?;
     match reply {
         Reply::Pieces {
             status,
@@ -441,4 +501,69 @@ impl Drop for VerdictProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The usage records a client reported, in order.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<llmax::UsageRecord>>>);
+
+impl Recorder {
+    /// Every record so far.
+    pub fn all(&self) -> Vec<llmax::UsageRecord> {
+        self.0.lock().expect("lock").clone()
+    }
+
+    /// Waits (up to a second) until at least `n` records arrived: reports of
+    /// streams dropped early run on a spawned task.
+    pub async fn wait_for(&self, n: usize) -> Vec<llmax::UsageRecord> {
+        for _ in 0..200 {
+            if self.0.lock().expect("lock").len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.all()
+    }
+}
+
+impl Recorder {
+    /// Makes the builder's client report its usage here.
+    pub fn attach(&self, builder: llmax::ClientBuilder) -> llmax::ClientBuilder {
+        let sink = self.clone();
+        builder.increment_usage(move |record| {
+            let sink = sink.clone();
+            async move { sink.0.lock().expect("lock").push(record) }
+        })
+    }
+}
+
+/// A client over one deployment whose usage records are kept.
+pub fn client_with(deployment: llmax::Deployment) -> (llmax::MultiAIClient, Recorder) {
+    let records = Recorder::default();
+    let builder = records.attach(llmax::MultiAIClient::builder().deployment(deployment));
+    (builder.build().expect("valid deployment"), records)
+}
+
+/// Reads a stream to its end: its chunks, and the error that ended it, if
+/// any (after which the stream must be over).
+pub async fn collect(
+    mut stream: llmax::ChatStream,
+) -> (Vec<llmax::StreamChunk>, Option<llmax::Error>) {
+    use futures_util::StreamExt;
+    let mut chunks = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(chunk) => chunks.push(chunk),
+            Err(error) => {
+                assert!(stream.next().await.is_none(), "nothing after an error");
+                return (chunks, Some(error));
+            }
+        }
+    }
+    (chunks, None)
+}
+
+/// The answer text of chunks.
+pub fn text_of(chunks: &[llmax::StreamChunk]) -> String {
+    chunks.iter().filter_map(|c| c.content.as_deref()).collect()
 }

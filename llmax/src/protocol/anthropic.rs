@@ -216,16 +216,14 @@ pub(crate) fn body(
         .map(|(_, role, blocks)| json!({"role": role, "content": blocks}))
         .collect();
     body.insert("messages".into(), Value::Array(messages));
-    let number = |value: f64, name: &str| {
-        serde_json::Number::from_f64(value)
-            .map(Value::Number)
-            .ok_or_else(|| invalid(format!("`{name}` must be a finite number, not {value}")))
-    };
     if let Some(temperature) = options.temperature {
-        body.insert("temperature".into(), number(temperature, "temperature")?);
+        body.insert(
+            "temperature".into(),
+            super::finite(model, "temperature", temperature)?,
+        );
     }
     if let Some(top_p) = options.top_p {
-        body.insert("top_p".into(), number(top_p, "top_p")?);
+        body.insert("top_p".into(), super::finite(model, "top_p", top_p)?);
     }
     if let Some(stop) = &options.stop {
         body.insert("stop_sequences".into(), json!(stop));

@@ -20,6 +20,17 @@ use crate::message::Message;
 use crate::options::CallOptions;
 use crate::response::{Choice, StreamChunk, Usage};
 
+/// A float option as JSON, refusing NaN and infinities (which JSON cannot
+/// carry) before anything is sent.
+pub(crate) fn finite(model: &'static str, name: &str, value: f64) -> Result<serde_json::Value> {
+    serde_json::Number::from_f64(value)
+        .map(serde_json::Value::Number)
+        .ok_or_else(|| crate::Error::InvalidRequest {
+            model,
+            message: format!("`{name}` must be a finite number, not {value}"),
+        })
+}
+
 /// A parsed non-streamed response, before the client adds cost and timing.
 #[derive(Debug)]
 pub(crate) struct Parsed {

@@ -110,10 +110,8 @@ pub(crate) fn body(
     options: &CallOptions,
     stream: bool,
 ) -> Result<Vec<u8>> {
-    let invalid = |message: String| Error::InvalidRequest {
-        model: resolved.model.name,
-        message,
-    };
+    let model = resolved.model.name;
+    let invalid = |message: String| Error::InvalidRequest { model, message };
     if messages.is_empty() && options.system.is_none() {
         return Err(invalid("no messages to send".to_owned()));
     }
@@ -128,19 +126,14 @@ pub(crate) fn body(
         Field::Value(Value::String(resolved.wire_model.clone())),
     );
     body.set("messages", Field::Raw(messages));
-    let number = |value: f64, name: &str| {
-        serde_json::Number::from_f64(value)
-            .map(Value::Number)
-            .ok_or_else(|| invalid(format!("`{name}` must be a finite number, not {value}")))
-    };
     if let Some(temperature) = options.temperature {
         body.set(
             "temperature",
-            Field::Value(number(temperature, "temperature")?),
+            Field::Value(super::finite(model, "temperature", temperature)?),
         );
     }
     if let Some(top_p) = options.top_p {
-        body.set("top_p", Field::Value(number(top_p, "top_p")?));
+        body.set("top_p", Field::Value(super::finite(model, "top_p", top_p)?));
     }
     if let Some(max_tokens) = options.max_tokens {
         body.set("max_completion_tokens", Field::Value(max_tokens.into()));
@@ -193,6 +186,7 @@ struct WireChoice {
     finish_reason: Option<String>,
 }
 
+/// A whole message, or a stream delta: the same fields.
 #[derive(Deserialize, Default)]
 struct WireMessage {
     #[serde(default)]
@@ -439,23 +433,9 @@ struct WireChunkChoice {
     #[serde(default)]
     index: Option<u32>,
     #[serde(default)]
-    delta: Option<WireDelta>,
+    delta: Option<WireMessage>,
     #[serde(default)]
     finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct WireDelta {
-    #[serde(default)]
-    content: Option<WireContent>,
-    #[serde(default)]
-    reasoning_content: Option<String>,
-    #[serde(default)]
-    reasoning: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-    #[serde(default)]
-    tool_calls: Option<Vec<WireToolCall>>,
 }
 
 /// Decodes an OpenAI-protocol stream.
