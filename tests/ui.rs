@@ -1,4 +1,5 @@
-//! Compile-time errors of `llmax::model!` and `llmax::manifest!`.
+//! Compile-time errors of `llmax::model!`, `llmax::manifest!` and
+//! `#[derive(llmax::LlmSchema)]` (the `schema_*` cases, one per error class).
 //!
 //! Each `tests/ui/*.rs` must fail to compile with exactly the messages of the
 //! `.stderr` next to it; each `tests/ui/pass/*.rs` must compile and run.

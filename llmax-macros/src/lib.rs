@@ -69,13 +69,14 @@ mod check;
 mod codegen;
 mod default_catalog;
 mod error;
+mod llm_schema;
 mod manifest;
 mod names;
 mod price;
 mod source;
 
 use proc_macro::TokenStream;
-use syn::{LitStr, parse_macro_input};
+use syn::{DeriveInput, LitStr, parse_macro_input};
 
 /// Generates the typed catalog of a manifest: `Model`, `Provider` and
 /// `CATALOG`. See the [crate documentation](crate).
@@ -108,6 +109,19 @@ pub fn model(input: TokenStream) -> TokenStream {
     default_catalog::model(&name)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// `#[derive(LlmSchema)]`: implements `llmax::LlmSchema` for a struct with
+/// named fields that also derives `serde::Deserialize` and
+/// `schemars::JsonSchema`. The name is the type's, or `#[llm(name = "...")]`;
+/// the description is its doc comment. What strict mode cannot express (an
+/// enum or tuple struct at the root, maps, `serde_json::Value`, tuples, a
+/// type containing itself, generics) is a compile error. See
+/// `llmax::LlmSchema`.
+#[proc_macro_derive(LlmSchema, attributes(llm))]
+pub fn derive_llm_schema(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    llm_schema::derive(&input).into()
 }
 
 /// Reads and checks the manifest `source` (named `file` in messages): its

@@ -21,7 +21,10 @@ use crate::message::Message;
 use crate::options::CallOptions;
 use crate::protocol::{Adapter, Parsed};
 use crate::response::{ChatResponse, Usage};
+use crate::schema::LlmSchema;
 use crate::stream::{Accounting, ChatStream, Live};
+use crate::structured::{Dialect, TypedStream};
+use crate::tools::{Tool, ToolChoice, ToolRun, Toolbox, parse_json};
 use crate::usage::{ClosureHooks, UsageHooks, UsageRecord};
 
 /// Default time to open a connection.
@@ -376,6 +379,75 @@ impl MultiAIClient {
         Call::new(self, messages, model.info())
     }
 
+    /// Calls the model for a typed answer: the schema of `T` is sent in the
+    /// provider's dialect (strict `json_schema`, a forced tool call for
+    /// Anthropic, JSON mode plus the schema in the prompt where the manifest
+    /// says only that is supported), and the answer is parsed into `T`.
+    ///
+    /// An answer that does not parse is [`Error::InvalidOutput`], with the
+    /// raw text and the serde error; with `tries` above 1 the model is shown
+    /// the error and asked again. A refusal is [`Error::Refusal`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> llmax::Result<()> {
+    /// use llmax::{Deployment, Message, Model, MultiAIClient, Provider};
+    ///
+    /// /// A city and its country.
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+    /// struct Place {
+    ///     city: String,
+    ///     country: String,
+    /// }
+    ///
+    /// let client = MultiAIClient::new([Deployment::new(Model::Gpt4o, Provider::Mock)])?;
+    /// let place: Place = client
+    ///     .ainvoke_typed(&[Message::user("Where is the Eiffel tower?")], Model::Gpt4o)
+    ///     .tries(2)
+    ///     .await?;
+    /// println!("{place:?}");
+    /// # Ok(()) }
+    /// ```
+    pub fn ainvoke_typed<'a, T: LlmSchema>(
+        &'a self,
+        messages: &'a [Message],
+        model: impl ModelId,
+    ) -> Call<'a, Typed<T>> {
+        Call::new(self, messages, model.info())
+    }
+
+    /// Streams a typed answer: its JSON text as it arrives, then the parsed
+    /// `T` (see [`TypedStream`]).
+    pub fn astream_typed<'a, T: LlmSchema>(
+        &'a self,
+        messages: &'a [Message],
+        model: impl ModelId,
+    ) -> Call<'a, TypedStreaming<T>> {
+        Call::new(self, messages, model.info())
+    }
+
+    /// Blocking [`ainvoke_typed`](Self::ainvoke_typed), with default options.
+    pub fn invoke_typed<T: LlmSchema>(
+        &self,
+        messages: &[Message],
+        model: impl ModelId,
+    ) -> Result<T> {
+        self.invoke_typed_with(messages, model, CallOptions::default())
+    }
+
+    /// Blocking [`ainvoke_typed`](Self::ainvoke_typed) with options.
+    pub fn invoke_typed_with<T: LlmSchema>(
+        &self,
+        messages: &[Message],
+        model: impl ModelId,
+        options: CallOptions,
+    ) -> Result<T> {
+        let model = model.info();
+        self.block_on("invoke_typed", |http| {
+            self.execute_typed(http, messages, model, options, "invoke_typed")
+        })
+    }
+
     /// Blocking [`ainvoke`](Self::ainvoke), with default options.
     ///
     /// Works without an async runtime (llmax keeps one worker thread for all
@@ -507,7 +579,7 @@ impl MultiAIClient {
             started,
         );
         let Some(url) = &prepared.url else {
-            let parsed = crate::mock::respond(model.name, options.system.as_deref(), messages);
+            let parsed = crate::mock::respond(model.name, &options, messages);
             accounting.attempts = 1;
             return Ok(self
                 .finish(&prepared, parsed, started.elapsed(), accounting)
@@ -554,6 +626,105 @@ impl MultiAIClient {
                 accounting.report(Usage::default(), false).await;
             }
             return Err(error);
+        }
+    }
+
+    async fn execute_typed<T: LlmSchema>(
+        &self,
+        http: &reqwest::Client,
+        messages: &[Message],
+        model: &'static ModelInfo,
+        mut options: CallOptions,
+        operation: &'static str,
+    ) -> Result<T> {
+        let dialect = Dialect::of(&self.prepared(model)?.resolved);
+        dialect.apply::<T>(&mut options);
+        let mut conversation = std::borrow::Cow::Borrowed(messages);
+        let mut attempt = 1;
+        loop {
+            let response = self
+                .execute(http, &conversation, model, options.clone(), operation)
+                .await?;
+            let raw = dialect.raw(&response)?;
+            match parse_json::<T>(model.name, &raw) {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt < options.tries => {
+                    tracing::warn!(model = model.name, attempt, %error, "llmax: typed answer did not parse, asking again");
+                    let correction = dialect.correction(&response, &raw, &error);
+                    conversation.to_mut().extend(correction);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn stream_typed<T: LlmSchema>(
+        &self,
+        messages: &[Message],
+        model: &'static ModelInfo,
+        mut options: CallOptions,
+    ) -> Result<TypedStream<T>> {
+        let dialect = Dialect::of(&self.prepared(model)?.resolved);
+        dialect.apply::<T>(&mut options);
+        if options.operation.is_none() {
+            options.operation = Some("astream_typed".to_owned());
+        }
+        let stream = self.stream(messages, model, options).await?;
+        Ok(TypedStream::new(stream, dialect, model.name))
+    }
+
+    async fn tool_loop(
+        &self,
+        messages: &[Message],
+        model: &'static ModelInfo,
+        mut options: CallOptions,
+        toolbox: &Toolbox,
+    ) -> Result<ToolRun> {
+        let definitions: Vec<Value> = toolbox.definitions().map(Tool::to_openai).collect();
+        options
+            .extra
+            .insert("tools".into(), Value::Array(definitions));
+        let mut conversation = messages.to_vec();
+        let mut usage = Usage::default();
+        let mut cost = Usd::ZERO;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let response = self
+                .execute(
+                    &self.inner.http,
+                    &conversation,
+                    model,
+                    options.clone(),
+                    "run_tools",
+                )
+                .await?;
+            usage = usage + response.usage;
+            cost += response.cost;
+            let calls = response.tool_calls().to_vec();
+            let content = response.content().map(crate::message::Content::from);
+            let done = calls.is_empty();
+            conversation.push(Message::Assistant {
+                content,
+                tool_calls: calls.clone(),
+                name: None,
+            });
+            if done || rounds >= toolbox.rounds_limit() {
+                return Ok(ToolRun {
+                    response,
+                    messages: conversation,
+                    usage,
+                    cost,
+                    rounds,
+                    stopped_early: !done,
+                });
+            }
+            let results =
+                futures_util::future::join_all(calls.iter().map(|call| toolbox.run(call))).await;
+            for (call, result) in calls.iter().zip(results) {
+                conversation.push(Message::tool(call.id.clone(), result));
+            }
         }
     }
 
@@ -824,7 +995,7 @@ fn mock_stream(
     mut accounting: Accounting,
 ) -> ChatStream {
     let price = prepared.resolved.price;
-    let mut chunks = crate::mock::chunks(model, options.system.as_deref(), messages);
+    let mut chunks = crate::mock::chunks(model, options, messages);
     let mut usage = Usage::default();
     for chunk in &mut chunks {
         if let Some(found) = chunk.usage {
@@ -833,14 +1004,8 @@ fn mock_stream(
         }
     }
     accounting.time_to_first_token = Some(Duration::ZERO);
-    let report = accounting.report(usage, true);
-    let items = futures_util::stream::iter(chunks.into_iter().map(Ok));
-    // The report runs when the last chunk has been read.
-    let tail = futures_util::stream::once(report).filter_map(|()| async { None });
-    ChatStream::new(futures_util::StreamExt::chain(items, tail))
+    ChatStream::new(crate::stream::Replay::new(chunks, usage, accounting))
 }
-
-use futures_util::StreamExt as _;
 
 fn into_text(response: ChatResponse) -> String {
     response
@@ -860,6 +1025,12 @@ pub enum InvokeToStr {}
 /// Marks a [`Call`] that returns a [`ChatStream`].
 #[derive(Debug)]
 pub enum Streaming {}
+/// Marks a [`Call`] that returns a `T`.
+#[derive(Debug)]
+pub struct Typed<T>(PhantomData<fn() -> T>);
+/// Marks a [`Call`] that returns a [`TypedStream`] of `T`.
+#[derive(Debug)]
+pub struct TypedStreaming<T>(PhantomData<fn() -> T>);
 
 /// A call being set up: set options, then `.await` it.
 ///
@@ -928,6 +1099,24 @@ impl<'a, Kind> Call<'a, Kind> {
         self
     }
 
+    /// Tools the model may call (sent as OpenAI `tools`, translated for
+    /// Anthropic); read the calls from the response's tool calls.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        let tools: Vec<Value> = tools.into_iter().map(|tool| tool.to_openai()).collect();
+        self.options
+            .extra
+            .insert("tools".into(), Value::Array(tools));
+        self
+    }
+
+    /// Whether and which tool the model must call.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.options
+            .extra
+            .insert("tool_choice".into(), choice.to_openai());
+        self
+    }
+
     delegate! {
         /// A system prompt put before the messages.
         system(system: impl Into<String>);
@@ -977,6 +1166,51 @@ impl<'a> IntoFuture for Call<'a, Invoke> {
                 )
                 .await
         })
+    }
+}
+
+impl<'a> Call<'a, Invoke> {
+    /// Runs a tool loop: calls the model with the toolbox's tools, runs the
+    /// tools it asks for concurrently, feeds their results back, and stops
+    /// at an answer without tool calls or after the toolbox's maximum number
+    /// of rounds. Usage and cost are summed over the rounds (each round is
+    /// also reported to `increment_usage` on its own).
+    pub async fn run_tools(self, toolbox: &Toolbox) -> Result<ToolRun> {
+        self.client
+            .tool_loop(self.messages, self.model, self.options, toolbox)
+            .await
+    }
+}
+
+impl<'a, T: LlmSchema + 'a> IntoFuture for Call<'a, Typed<T>> {
+    type Output = Result<T>;
+    type IntoFuture = BoxFuture<'a, Result<T>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let client = self.client;
+        Box::pin(async move {
+            client
+                .execute_typed(
+                    &client.inner.http,
+                    self.messages,
+                    self.model,
+                    self.options,
+                    "ainvoke_typed",
+                )
+                .await
+        })
+    }
+}
+
+impl<'a, T: LlmSchema + 'a> IntoFuture for Call<'a, TypedStreaming<T>> {
+    type Output = Result<TypedStream<T>>;
+    type IntoFuture = BoxFuture<'a, Result<TypedStream<T>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(
+            self.client
+                .stream_typed(self.messages, self.model, self.options),
+        )
     }
 }
 

@@ -88,6 +88,28 @@ pub enum Error {
         usage: Option<Usage>,
     },
 
+    /// The model refused to answer (OpenAI's `refusal`, Anthropic's
+    /// `refusal` stop reason) where a typed answer was asked for.
+    #[error("`{model}` refused: {message}")]
+    Refusal {
+        /// The model asked.
+        model: &'static str,
+        /// The refusal message.
+        message: String,
+    },
+
+    /// The model's answer does not parse into the type asked for.
+    #[error("the answer of `{model}` does not match the expected type: {source}; answer: {}", crate::error::snippet(raw.as_bytes()))]
+    InvalidOutput {
+        /// The model asked.
+        model: &'static str,
+        /// The answer as the model gave it.
+        raw: String,
+        /// Why it does not parse.
+        #[source]
+        source: serde_json::Error,
+    },
+
     /// The budget set on the client is spent; nothing was sent.
     #[error("budget exceeded: {spent} spent of {budget}")]
     Budget {
@@ -97,9 +119,10 @@ pub enum Error {
         budget: Usd,
     },
 
-    /// A blocking call (`invoke`, `invoke_to_str`) was made from inside an
-    /// async runtime, where it would block a worker thread; use the `a...`
-    /// variant instead.
+    /// A blocking call (`invoke`, `invoke_to_str`) was made from a thread
+    /// that has a Tokio runtime, where it would block a worker thread; use
+    /// the `a...` variant instead. (In a `spawn_blocking` closure, which
+    /// also has one, `Handle::current().block_on(client.ainvoke(..))` does it.)
     #[error(
         "blocking call `{0}` made from inside an async runtime; use the async variant (`a{0}`) instead"
     )]

@@ -14,23 +14,30 @@ mod mock;
 mod options;
 mod protocol;
 mod response;
+pub mod schema;
 mod stream;
+mod structured;
+mod tools;
 pub mod usage;
 
 pub use catalog::{Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Invoke, InvokeToStr, MultiAIClient, Streaming,
+    Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
 pub use error::{Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
-pub use llmax_macros::{manifest, model};
+pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
 pub use options::{CacheBreakpoint, CallOptions, PromptCache};
 pub use response::{
     AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
 };
+pub use schema::LlmSchema;
+pub use schemars;
 pub use stream::ChatStream;
+pub use structured::{TypedEvent, TypedStream};
+pub use tools::{Tool, ToolCallCollector, ToolChoice, ToolRun, Toolbox};
 pub use usage::{UsageHooks, UsageRecord};
 
 /// The default catalog, generated from the workspace `providers.toml`.
@@ -42,4 +49,5 @@ pub use generated::{CATALOG, Model, Provider};
 #[doc(hidden)]
 pub mod __private {
     pub use serde;
+    pub use serde_json;
 }

@@ -1,0 +1,866 @@
+//! Structured output: JSON Schemas that providers accept in strict mode,
+//! from Rust types.
+//!
+//! In strict mode (OpenAI `"strict": true`, Anthropic strict tools and
+//! structured outputs) the model is constrained to the schema, so its answer
+//! always parses, but only a subset of JSON Schema is accepted: every object
+//! lists all its properties as `required` and sets `additionalProperties:
+//! false`, the root is an object, and most validation keywords are refused.
+//! [`strict_schema`] turns what `schemars` generates into that subset;
+//! `#[derive(LlmSchema)]` (see [`LlmSchema`]) names it, describes it, and
+//! refuses at compile time what the subset cannot express.
+//!
+//! What is lost on the way, and why:
+//!
+//! - Numeric and length bounds (`minimum`, `maxLength`, `minItems`...) and
+//!   `format` are removed, as Anthropic refuses them: a `u8` is any integer,
+//!   a `[T; 3]` any array, a `char` any string. A model that answers `300`
+//!   for a `u8` gets a deserialization error, not a schema violation.
+//! - A field that serde may omit (`#[serde(default)]`) is required like any
+//!   other, with its own schema: it becomes nullable only if it already
+//!   accepts `null` (an `Option`), since a `null` for a `u32` would not
+//!   deserialize.
+//! - Schemas describe what deserializes (`schemars`'s deserialize contract).
+//!   An `Option` field with `#[serde(skip_serializing_if = "Option::is_none")]`
+//!   still deserializes from `null`, but the values *you* serialize omit it,
+//!   so they do not validate against the strict schema (which requires it).
+//! - Property order: `serde_json` without its `preserve_order` feature keeps
+//!   object keys sorted, so properties (and `required`) are in alphabetical
+//!   order, which is also the order a model writes them in.
+
+use serde_json::{Map, Value};
+
+/// A type whose values a model can be asked for, or that a model can pass
+/// to a tool: derive it with `#[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]`.
+///
+/// ```
+/// use llmax::LlmSchema;
+/// use serde_json::json;
+///
+/// /// A city and its weather.
+/// #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+/// #[llm(name = "weather_report")]
+/// struct WeatherReport {
+///     /// The city, e.g. "Paris".
+///     city: String,
+///     /// Degrees Celsius, if known.
+///     celsius: Option<f64>,
+/// }
+///
+/// assert_eq!(WeatherReport::llm_name(), "weather_report");
+/// assert_eq!(WeatherReport::llm_description(), Some("A city and its weather."));
+/// assert_eq!(
+///     WeatherReport::llm_schema(),
+///     json!({
+///         "type": "object",
+///         "description": "A city and its weather.",
+///         "properties": {
+///             "city": {"type": "string", "description": "The city, e.g. \"Paris\"."},
+///             "celsius": {"type": ["number", "null"], "description": "Degrees Celsius, if known."}
+///         },
+///         "required": ["city", "celsius"],
+///         "additionalProperties": false
+///     })
+/// );
+/// ```
+///
+/// # The derive
+///
+/// It implements this trait for a struct with named fields, and expands to
+/// (paths shortened):
+///
+/// ```text
+/// impl ::llmax::LlmSchema for WeatherReport {
+///     fn llm_name() -> &'static str { "weather_report" }
+///     fn llm_description() -> Option<&'static str> { Some("A city and its weather.") }
+///     fn llm_schema() -> serde_json::Value {
+///         static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+///         SCHEMA.get_or_init(::llmax::schema::strict_schema::<Self>).clone()
+///     }
+/// }
+/// ```
+///
+/// - The name is the type's, or `#[llm(name = "...")]`; it must be 1 to 64
+///   characters among `a-z A-Z 0-9 _ -`, as providers require.
+/// - The description is the type's doc comment (lines joined with newlines,
+///   trimmed); the doc comments of fields and enum variants become the
+///   `description`s inside the schema.
+///
+/// What strict mode cannot express is a compile error on the offending
+/// field or attribute:
+///
+/// - an enum, tuple struct, unit struct or union (the root of a structured
+///   output must be an object; enums are fine as field types, where they
+///   only need `schemars::JsonSchema`), an untagged enum (with a hint
+///   towards `#[serde(tag = "type")]`), `#[serde(transparent)]`;
+/// - a map in a field's type (`HashMap`, `BTreeMap`, `IndexMap`,
+///   `serde_json::Map`, also inside `Option`, `Vec`, `Box`...): maps with
+///   non-string keys have their own message; maps with string keys are
+///   refused too, since strict mode requires a fixed list of properties on
+///   every object. Use a `Vec` of key/value structs;
+/// - `serde_json::Value` (any JSON) and tuples (`prefixItems`);
+/// - a field whose type names the type itself (`Vec<Node>` in `Node`):
+///   Anthropic refuses recursive schemas;
+/// - generic types: the name and the cached schema are one per type.
+///
+/// The checks read type names, as a derive can: a map behind a type alias,
+/// or recursion through another type, is not seen (the latter gives a
+/// `$ref`, which OpenAI accepts and Anthropic refuses), nor is an enum
+/// under `#[serde(flatten)]` (it makes the root a union, which providers
+/// refuse: make it a field instead). A field with
+/// `#[schemars(with = "T")]` is checked as a `T`; one with `#[serde(skip)]`
+/// is not checked.
+///
+/// `schemars` must be version 1: depend on `schemars = "1"`, or use
+/// llmax's re-export with `#[derive(llmax::schemars::JsonSchema)]` and
+/// `#[schemars(crate = "llmax::schemars")]`.
+pub trait LlmSchema: serde::de::DeserializeOwned + schemars::JsonSchema {
+    /// The schema's name: the `json_schema` name in `response_format`, and
+    /// the tool's name. `[a-zA-Z0-9_-]`, at most 64 characters.
+    fn llm_name() -> &'static str;
+
+    /// The type's doc comment, if any: the tool's description.
+    fn llm_description() -> Option<&'static str>;
+
+    /// The strict JSON Schema of the type (see [`strict_schema`]).
+    fn llm_schema() -> Value;
+}
+
+/// The JSON Schema of `T` as strict mode wants it: every property
+/// required, optional fields nullable, `additionalProperties: false`
+/// everywhere, sub-schemas inlined, and no keyword a provider rejects.
+///
+/// `schemars` generates the schema (draft 2020-12, sub-schemas inlined,
+/// describing what deserializes into `T`), then [`make_strict`] rewrites
+/// it. Only a `T` whose schema is an object can be the root of a structured
+/// output or a tool's parameters: `#[derive(LlmSchema)]` makes sure of it.
+///
+/// ```
+/// #[derive(schemars::JsonSchema)]
+/// struct Point {
+///     x: i32,
+///     #[serde(default)]
+///     y: i32,
+/// }
+///
+/// let schema = llmax::schema::strict_schema::<Point>();
+/// assert_eq!(schema["required"], serde_json::json!(["x", "y"]));
+/// assert_eq!(schema["additionalProperties"], false);
+/// assert_eq!(schema["properties"]["x"], serde_json::json!({"type": "integer"}));
+/// ```
+pub fn strict_schema<T: schemars::JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.inline_subschemas = true;
+            settings.meta_schema = None;
+        })
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<T>().to_value();
+    make_strict(&mut schema);
+    schema
+}
+
+/// Keywords removed wherever they appear: validation that providers refuse
+/// in strict mode (Anthropic refuses numeric and length bounds; both refuse
+/// most of the rest) and annotations they do not need. `format` goes too:
+/// each provider accepts a different list.
+const REMOVED: &[&str] = &[
+    "$schema",
+    "$id",
+    "$comment",
+    "format",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "default",
+    "examples",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "contentEncoding",
+    "contentMediaType",
+];
+
+/// Keywords whose value is a schema.
+const SUBSCHEMA: &[&str] = &[
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+];
+
+/// Keywords whose value is an array of schemas.
+const SUBSCHEMA_ARRAYS: &[&str] = &["anyOf", "oneOf", "allOf", "prefixItems"];
+
+/// Keywords whose value maps names to schemas.
+const SUBSCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "$defs", "definitions"];
+
+/// Rewrites a JSON Schema, in place, into the subset strict mode accepts:
+///
+/// - at the root, `title` and `$schema` are removed (the name goes in
+///   `response_format` or the tool);
+/// - every object schema gets `additionalProperties: false` (unless it is
+///   a map, whose schema is kept so that the provider refuses it loudly
+///   rather than the map silently becoming `{}`) and `required` listing all
+///   its properties; a property that was optional is not made nullable
+///   unless it already accepts `null` (see the [module docs](self));
+/// - `oneOf` becomes `anyOf` (strict mode has no `oneOf`), and a union
+///   directly inside a union is merged into it (`Option` of an enum);
+/// - a nullable object or array, `"type": ["object", "null"]`, becomes
+///   `anyOf: [{"type": "object", ...}, {"type": "null"}]`, the form every
+///   provider accepts; nullable scalars keep `"type": ["string", "null"]`;
+/// - the keywords providers refuse (`format`, `minimum`, `maxLength`,
+///   `pattern`, `minItems`, `default`, `examples`...) are removed;
+/// - the properties of an object that also has an `anyOf` of objects (a
+///   `#[serde(flatten)]`ed enum) are copied into each branch, which leaves
+///   a union: fine in a field, refused by providers at the root;
+/// - `$defs` (left by recursive types) are rewritten the same way.
+///
+/// Applying it twice changes nothing more.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let mut schema = json!({
+///     "$schema": "https://json-schema.org/draft/2020-12/schema",
+///     "title": "Reading",
+///     "type": "object",
+///     "properties": {
+///         "value": {"type": "integer", "format": "uint8", "minimum": 0, "maximum": 255},
+///         "unit": {"type": ["string", "null"]}
+///     },
+///     "required": ["value"]
+/// });
+/// llmax::schema::make_strict(&mut schema);
+/// assert_eq!(schema, json!({
+///     "type": "object",
+///     "properties": {
+///         "value": {"type": "integer"},
+///         "unit": {"type": ["string", "null"]}
+///     },
+///     "required": ["value", "unit"],
+///     "additionalProperties": false
+/// }));
+/// ```
+pub fn make_strict(schema: &mut Value) {
+    if let Value::Object(root) = schema {
+        root.remove("title");
+    }
+    rewrite(schema);
+}
+
+/// [`make_strict`] below the root.
+fn rewrite(schema: &mut Value) {
+    // `true` / `false` schemas stay: nothing in them to rewrite.
+    let Value::Object(object) = schema else {
+        return;
+    };
+    for keyword in REMOVED {
+        object.remove(*keyword);
+    }
+    if !object.contains_key("anyOf") {
+        if let Some(one_of) = object.remove("oneOf") {
+            object.insert("anyOf".to_owned(), one_of);
+        }
+    }
+    for keyword in SUBSCHEMA {
+        if let Some(sub) = object.get_mut(*keyword) {
+            rewrite(sub);
+        }
+    }
+    for keyword in SUBSCHEMA_ARRAYS {
+        if let Some(Value::Array(subs)) = object.get_mut(*keyword) {
+            subs.iter_mut().for_each(rewrite);
+        }
+    }
+    for keyword in SUBSCHEMA_MAPS {
+        if let Some(Value::Object(subs)) = object.get_mut(*keyword) {
+            subs.values_mut().for_each(rewrite);
+        }
+    }
+    flatten_any_of(object);
+    distribute_into_union(object);
+    if is_object(object) {
+        close_object(object);
+    }
+    split_nullable_container(object);
+}
+
+/// `{properties: P, anyOf: [{properties: A}, {properties: B}]}` (a
+/// flattened enum) to `{anyOf: [{properties: P + A}, {properties: P + B}]}`.
+/// Once every object is closed, the first form accepts nothing: the outer
+/// `additionalProperties: false` refuses the variant's properties, and each
+/// variant's refuses the outer ones.
+fn distribute_into_union(object: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = object.get("anyOf") else {
+        return;
+    };
+    let all_objects = branches
+        .iter()
+        .all(|branch| branch.as_object().is_some_and(is_object));
+    if !object.contains_key("properties") || !all_objects {
+        return;
+    }
+    let Some(Value::Object(properties)) = object.remove("properties") else {
+        return;
+    };
+    for key in ["type", "required", "additionalProperties"] {
+        object.remove(key);
+    }
+    if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
+        for branch in branches.iter_mut().filter_map(Value::as_object_mut) {
+            let merged = branch
+                .entry("properties")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(merged) = merged {
+                for (name, schema) in &properties {
+                    merged.entry(name.clone()).or_insert_with(|| schema.clone());
+                }
+            }
+            close_object(branch);
+        }
+    }
+}
+
+/// `anyOf: [{anyOf: [a, b], description}, c]` to `anyOf: [a, b, c]` (an
+/// `Option` of an enum): the same values, one union fewer for providers
+/// that count them. The inner description moves up if the outer has none.
+fn flatten_any_of(object: &mut Map<String, Value>) {
+    let Some(Value::Array(branches)) = object.get_mut("anyOf") else {
+        return;
+    };
+    let is_bare_union = |branch: &Value| {
+        branch.as_object().is_some_and(|branch| {
+            branch.get("anyOf").is_some_and(Value::is_array)
+                && branch
+                    .keys()
+                    .all(|key| matches!(key.as_str(), "anyOf" | "description" | "title"))
+        })
+    };
+    if !branches.iter().any(is_bare_union) {
+        return;
+    }
+    let mut flat = Vec::new();
+    let mut description = None;
+    for branch in std::mem::take(branches) {
+        if !is_bare_union(&branch) {
+            flat.push(branch);
+            continue;
+        }
+        if let Value::Object(mut union) = branch {
+            if description.is_none() {
+                description = union.remove("description");
+            }
+            if let Some(Value::Array(inner)) = union.remove("anyOf") {
+                flat.extend(inner);
+            }
+        }
+    }
+    *branches = flat;
+    if let Some(description) = description {
+        object.entry("description").or_insert(description);
+    }
+}
+
+/// Whether `schema` describes objects: `"type": "object"` (alone or with
+/// `"null"`), or properties without a type.
+fn is_object(schema: &Map<String, Value>) -> bool {
+    match schema.get("type") {
+        Some(Value::String(kind)) => kind == "object",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "object"),
+        _ => schema.contains_key("properties"),
+    }
+}
+
+/// Every property required, and no other property allowed (maps aside).
+fn close_object(object: &mut Map<String, Value>) {
+    let names: Vec<Value> = match object.get("properties") {
+        Some(Value::Object(properties)) => properties.keys().cloned().map(Value::from).collect(),
+        _ => Vec::new(),
+    };
+    object.insert("required".to_owned(), Value::Array(names));
+    // `{"type": "object"}` alone is an empty struct: say it the way OpenAI
+    // documents a function without parameters.
+    if !object.contains_key("properties") && !object.contains_key("additionalProperties") {
+        object.insert("properties".to_owned(), Value::Object(Map::new()));
+    }
+    // `unevaluatedProperties: false` (from `deny_unknown_fields` with
+    // `flatten`) says the same as `additionalProperties: false` once the
+    // flattened properties are merged, as schemars does.
+    if object.get("unevaluatedProperties") == Some(&Value::Bool(false)) {
+        object.remove("unevaluatedProperties");
+    }
+    match object.get("additionalProperties") {
+        // A map: keep it, the provider will say it cannot take it.
+        Some(Value::Object(_)) | Some(Value::Bool(true)) => {}
+        _ => {
+            object.insert("additionalProperties".to_owned(), Value::Bool(false));
+        }
+    }
+}
+
+/// `{"type": ["object", "null"], ...}` to
+/// `{"anyOf": [{"type": "object", ...}, {"type": "null"}]}`, keeping
+/// `description` and `title` outside; the same for arrays.
+fn split_nullable_container(object: &mut Map<String, Value>) {
+    let Some(Value::Array(kinds)) = object.get("type") else {
+        return;
+    };
+    let null = Value::from("null");
+    let is_container = |kind: &Value| kind == "object" || kind == "array";
+    if !kinds.contains(&null) || !kinds.iter().any(is_container) {
+        return;
+    }
+    let mut others: Vec<Value> = kinds
+        .iter()
+        .filter(|kind| **kind != null)
+        .cloned()
+        .collect();
+    let mut branch = std::mem::take(object);
+    branch.insert(
+        "type".to_owned(),
+        if others.len() == 1 {
+            others.remove(0)
+        } else {
+            Value::Array(others)
+        },
+    );
+    if let Some(Value::Array(values)) = branch.get_mut("enum") {
+        values.retain(|value| !value.is_null());
+    }
+    for annotation in ["description", "title"] {
+        if let Some(value) = branch.remove(annotation) {
+            object.insert(annotation.to_owned(), value);
+        }
+    }
+    let mut null_schema = Map::new();
+    null_schema.insert("type".to_owned(), null);
+    object.insert(
+        "anyOf".to_owned(),
+        Value::Array(vec![Value::Object(branch), Value::Object(null_schema)]),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn strict(mut schema: Value) -> Value {
+        make_strict(&mut schema);
+        let once = schema.clone();
+        make_strict(&mut schema);
+        assert_eq!(schema, once, "make_strict is idempotent");
+        schema
+    }
+
+    #[test]
+    fn nested_objects_are_closed_and_fully_required() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {
+                "inner": {
+                    "type": "object",
+                    "properties": {"a": {"type": "string"}, "b": {"type": "boolean"}},
+                    "required": ["a"]
+                },
+                "list": {"type": "array", "items": {"properties": {"c": {"type": "number"}}}}
+            }
+        }));
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {
+                    "inner": {
+                        "type": "object",
+                        "properties": {"a": {"type": "string"}, "b": {"type": "boolean"}},
+                        "required": ["a", "b"],
+                        "additionalProperties": false
+                    },
+                    "list": {"type": "array", "items": {
+                        "properties": {"c": {"type": "number"}},
+                        "required": ["c"],
+                        "additionalProperties": false
+                    }}
+                },
+                "required": ["inner", "list"],
+                "additionalProperties": false
+            })
+        );
+    }
+
+    #[test]
+    fn an_optional_property_is_nullable_only_if_it_was() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {
+                "with_default": {"type": "integer", "default": 3},
+                "option": {"type": ["string", "null"]},
+                "option_object": {"anyOf": [{"type": "object", "properties": {}}, {"type": "null"}]}
+            }
+        }));
+        assert_eq!(
+            schema["required"],
+            json!(["with_default", "option", "option_object"])
+        );
+        assert_eq!(
+            schema["properties"]["with_default"],
+            json!({"type": "integer"})
+        );
+        assert_eq!(
+            schema["properties"]["option"],
+            json!({"type": ["string", "null"]})
+        );
+        assert_eq!(
+            schema["properties"]["option_object"],
+            json!({"anyOf": [
+                {"type": "object", "properties": {}, "required": [], "additionalProperties": false},
+                {"type": "null"}
+            ]})
+        );
+    }
+
+    #[test]
+    fn nullable_objects_and_arrays_become_any_of() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {
+                "address": {
+                    "description": "Where.",
+                    "type": ["object", "null"],
+                    "properties": {"street": {"type": "string", "minLength": 1}},
+                    "required": ["street"]
+                },
+                "tags": {"type": ["array", "null"], "items": {"type": "string"}}
+            },
+            "required": []
+        }));
+        assert_eq!(
+            schema["properties"]["address"],
+            json!({
+                "description": "Where.",
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "properties": {"street": {"type": "string"}},
+                        "required": ["street"],
+                        "additionalProperties": false
+                    },
+                    {"type": "null"}
+                ]
+            })
+        );
+        assert_eq!(
+            schema["properties"]["tags"],
+            json!({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]})
+        );
+    }
+
+    #[test]
+    fn one_of_becomes_any_of_and_variant_descriptions_stay() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {"color": {
+                "description": "A colour.",
+                "oneOf": [
+                    {"description": "Red!", "type": "string", "const": "Red"},
+                    {"type": "object", "properties": {"Rgb": {"type": "integer", "format": "uint32"}}, "required": ["Rgb"]}
+                ]
+            }},
+            "required": ["color"]
+        }));
+        assert_eq!(
+            schema["properties"]["color"],
+            json!({
+                "description": "A colour.",
+                "anyOf": [
+                    {"description": "Red!", "type": "string", "const": "Red"},
+                    {
+                        "type": "object",
+                        "properties": {"Rgb": {"type": "integer"}},
+                        "required": ["Rgb"],
+                        "additionalProperties": false
+                    }
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn a_union_in_a_union_is_merged() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {
+                "documented": {
+                    "description": "The field.",
+                    "anyOf": [
+                        {"description": "The enum.", "oneOf": [{"const": "A"}, {"const": "B"}]},
+                        {"type": "null"}
+                    ]
+                },
+                "undocumented": {
+                    "anyOf": [
+                        {"description": "The enum.", "oneOf": [{"const": "A"}, {"const": "B"}]},
+                        {"type": "null"}
+                    ]
+                },
+                "kept": {"anyOf": [{"type": "string", "anyOf": [{"const": "A"}]}, {"type": "null"}]}
+            }
+        }));
+        assert_eq!(
+            schema["properties"],
+            json!({
+                "documented": {
+                    "description": "The field.",
+                    "anyOf": [{"const": "A"}, {"const": "B"}, {"type": "null"}]
+                },
+                "undocumented": {
+                    "description": "The enum.",
+                    "anyOf": [{"const": "A"}, {"const": "B"}, {"type": "null"}]
+                },
+                "kept": {"anyOf": [{"type": "string", "anyOf": [{"const": "A"}]}, {"type": "null"}]}
+            })
+        );
+    }
+
+    #[test]
+    fn a_flattened_union_takes_the_outer_properties() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {"outer": {"type": "object", "properties": {
+                "x": {"type": "integer"},
+                "a": {"type": "string"}
+            }}}
+        }));
+        let mut flattened = json!({
+            "description": "Outer.",
+            "type": "object",
+            "properties": {"a": {"type": "string"}},
+            "required": ["a"],
+            "oneOf": [
+                {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                {"type": "object", "properties": {}}
+            ]
+        });
+        make_strict(&mut flattened);
+        assert_eq!(
+            flattened,
+            json!({
+                "description": "Outer.",
+                "anyOf": [
+                    schema["properties"]["outer"],
+                    {
+                        "type": "object",
+                        "properties": {"a": {"type": "string"}},
+                        "required": ["a"],
+                        "additionalProperties": false
+                    }
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn an_empty_object_lists_no_properties() {
+        assert_eq!(
+            strict(json!({"type": "object"})),
+            json!({"type": "object", "properties": {}, "required": [], "additionalProperties": false})
+        );
+    }
+
+    #[test]
+    fn refused_keywords_are_removed_everywhere() {
+        let schema = strict(json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "x",
+            "$comment": "c",
+            "title": "Root",
+            "description": "Kept.",
+            "type": "object",
+            "properties": {
+                "n": {"type": "number", "format": "double", "minimum": 0, "maximum": 1,
+                      "exclusiveMinimum": 0, "exclusiveMaximum": 1, "multipleOf": 0.5,
+                      "default": 0.5, "examples": [0.5], "deprecated": true, "title": "N"},
+                "s": {"type": "string", "minLength": 1, "maxLength": 2, "pattern": "^a",
+                      "readOnly": true, "writeOnly": false, "contentEncoding": "base64",
+                      "contentMediaType": "text/plain"},
+                "a": {"type": "array", "items": {"type": "string", "format": "uuid"},
+                      "minItems": 1, "maxItems": 3, "uniqueItems": true}
+            },
+            "required": ["n", "s", "a"]
+        }));
+        assert_eq!(
+            schema,
+            json!({
+                "description": "Kept.",
+                "type": "object",
+                "properties": {
+                    "n": {"type": "number", "title": "N"},
+                    "s": {"type": "string"},
+                    "a": {"type": "array", "items": {"type": "string"}}
+                },
+                "required": ["n", "s", "a"],
+                "additionalProperties": false
+            })
+        );
+    }
+
+    #[test]
+    fn maps_and_free_form_schemas_are_left_for_the_provider_to_refuse() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {
+                "map": {"type": "object", "additionalProperties": {"type": "integer", "format": "int32"}},
+                "any": true
+            },
+            "required": ["map", "any"]
+        }));
+        assert_eq!(
+            schema["properties"],
+            json!({
+                "map": {
+                    "type": "object",
+                    "additionalProperties": {"type": "integer"},
+                    "required": []
+                },
+                "any": true
+            })
+        );
+    }
+
+    #[test]
+    fn defs_of_recursive_types_are_rewritten_too() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {"next": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]}},
+            "$defs": {"Node": {
+                "title": "Node",
+                "type": "object",
+                "properties": {"value": {"type": "integer", "format": "int64"}}
+            }}
+        }));
+        assert_eq!(
+            schema["$defs"]["Node"],
+            json!({
+                "title": "Node",
+                "type": "object",
+                "properties": {"value": {"type": "integer"}},
+                "required": ["value"],
+                "additionalProperties": false
+            })
+        );
+        assert_eq!(schema["required"], json!(["next"]));
+    }
+
+    #[test]
+    fn flattened_deny_unknown_fields_is_additional_properties_false() {
+        let schema = strict(json!({
+            "type": "object",
+            "properties": {"a": {"type": "string"}},
+            "unevaluatedProperties": false
+        }));
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "required": ["a"],
+                "additionalProperties": false
+            })
+        );
+    }
+
+    // Plain Rust types through schemars; the derive is tested in
+    // tests/schema.rs, with the public API.
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    /// A reading.
+    struct Reading {
+        /// How much.
+        value: u8,
+        unit: Option<String>,
+        at: Option<Place>,
+        #[serde(default)]
+        tries: u32,
+        kind: Kind,
+    }
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Place {
+        name: String,
+    }
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    #[serde(tag = "type")]
+    enum Kind {
+        /// Measured.
+        Measured {
+            by: String,
+        },
+        Guessed,
+    }
+
+    #[test]
+    fn strict_schema_of_a_rust_type() {
+        assert_eq!(
+            strict_schema::<Reading>(),
+            json!({
+                "description": "A reading.",
+                "type": "object",
+                "properties": {
+                    "at": {"anyOf": [
+                        {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}},
+                            "required": ["name"],
+                            "additionalProperties": false
+                        },
+                        {"type": "null"}
+                    ]},
+                    "kind": {"anyOf": [
+                        {
+                            "description": "Measured.",
+                            "type": "object",
+                            "properties": {
+                                "by": {"type": "string"},
+                                "type": {"type": "string", "const": "Measured"}
+                            },
+                            "required": ["type", "by"],
+                            "additionalProperties": false
+                        },
+                        {
+                            "type": "object",
+                            "properties": {"type": {"type": "string", "const": "Guessed"}},
+                            "required": ["type"],
+                            "additionalProperties": false
+                        }
+                    ]},
+                    "tries": {"type": "integer"},
+                    "unit": {"type": ["string", "null"]},
+                    "value": {"description": "How much.", "type": "integer"}
+                },
+                "required": ["value", "unit", "at", "tries", "kind"],
+                "additionalProperties": false
+            })
+        );
+    }
+}
