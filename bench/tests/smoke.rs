@@ -1,0 +1,64 @@
+//! The suite in smoke mode: every workload but the compile one, with tiny
+//! counts, through the real binary (the fake provider and the children are
+//! processes of their own). Checks that both sides run and read the same;
+//! measures nothing (no timing is asserted).
+
+use std::process::Command;
+
+#[test]
+fn the_suite_runs_in_smoke_mode() {
+    let output = Command::new(env!("CARGO_BIN_EXE_llmax-bench"))
+        .arg("smoke")
+        .output()
+        .expect("the llmax-bench binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "llmax-bench smoke failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for workload in ["| 1. ", "| 2. ", "| 3. ", "| 4. ", "| 6. "] {
+        assert!(
+            stdout.contains(workload),
+            "no row for workload {workload}in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("PROBLEM"), "{stdout}");
+    // No thread is started per blocking call: that one is a property, not a
+    // timing, so it is checked here too.
+    let threads = stdout
+        .lines()
+        .find(|line| line.contains("threads before"))
+        .expect("the thread row");
+    assert!(threads.ends_with("| yes |"), "{threads}");
+}
+
+#[test]
+fn the_fake_provider_serves_both_protocols() {
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_llmax-bench"));
+    let server = llmax_bench::server::ServerProcess::spawn(&exe, None).expect("it starts");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let floor = llmax_bench::floor::Floor::new(&server.url());
+    runtime.block_on(async {
+        let conversation = llmax_bench::CONVERSATION;
+        let answer = floor.openai(&conversation).await.unwrap();
+        assert!(answer.text.starts_with("**Holiday Name:**"));
+        let answer = floor.anthropic(&conversation).await.unwrap();
+        assert!(answer.text.starts_with("Hello!"));
+        let response = floor.openai_open(&conversation, 7, 1).await.unwrap();
+        let read = llmax_bench::floor::Floor::openai_read(response)
+            .await
+            .unwrap();
+        assert_eq!(read.content_chunks, 7);
+        assert_eq!(read.output_tokens, Some(300));
+        let response = floor.anthropic_open(&conversation, 500, 0).await.unwrap();
+        let read = llmax_bench::floor::Floor::anthropic_read(response)
+            .await
+            .unwrap();
+        assert_eq!(read.content_chunks, 500);
+        assert_eq!(read.output_tokens, Some(30));
+    });
+}
