@@ -507,10 +507,10 @@ fn strict_violations(schema: &Value, at: &str, out: &mut Vec<String>) {
             strict_violations(sub, &format!("{at}/anyOf/{i}"), out);
         }
     }
-    if let Some(Value::Array(values)) = object.get("enum") {
-        if values.iter().any(|v| v.is_object() || v.is_array()) {
-            out.push(format!("{at}: `enum` of non-primitive values"));
-        }
+    if let Some(Value::Array(values)) = object.get("enum")
+        && values.iter().any(|v| v.is_object() || v.is_array())
+    {
+        out.push(format!("{at}: `enum` of non-primitive values"));
     }
 }
 

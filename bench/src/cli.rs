@@ -127,6 +127,10 @@ pub fn run(args: &[String], exe: &Path) -> i32 {
         .filter(|arg| *arg != "--bench")
         .collect();
     let result = match args.first().copied() {
+        Some("help" | "-h" | "--help") => {
+            eprintln!("{USAGE}");
+            Ok(true)
+        }
         Some("all") => parse_config(Config::full(), &args[1..]).and_then(|c| suite(&c, exe)),
         Some("smoke") => parse_config(Config::smoke(), &args[1..]).and_then(|c| suite(&c, exe)),
         // `cargo bench -p llmax-bench -- 1 3`: `all` is implied.
@@ -137,10 +141,6 @@ pub fn run(args: &[String], exe: &Path) -> i32 {
         Some("serve") => serve_command(&args[1..]),
         Some("child") => child(&args[1..]),
         Some("profile") => profile(&args[1..], exe),
-        Some("help" | "-h" | "--help") => {
-            eprintln!("{}", USAGE);
-            Ok(true)
-        }
         Some(other) => Err(format!("unknown command `{other}`\n{USAGE}").into()),
     };
     match result {

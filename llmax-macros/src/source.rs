@@ -59,10 +59,10 @@ fn candidates(relative: &Path, span: Span) -> Vec<PathBuf> {
     if let Some(dir) = env::var_os("CARGO_MANIFEST_DIR") {
         roots.push(dir.into());
     }
-    if let Some(dir) = source_package(span) {
-        if !roots.contains(&dir) {
-            roots.push(dir);
-        }
+    if let Some(dir) = source_package(span)
+        && !roots.contains(&dir)
+    {
+        roots.push(dir);
     }
     roots.into_iter().map(|root| root.join(relative)).collect()
 }

@@ -274,10 +274,10 @@ fn rewrite(schema: &mut Value) {
     for keyword in REMOVED {
         object.remove(*keyword);
     }
-    if !object.contains_key("anyOf") {
-        if let Some(one_of) = object.remove("oneOf") {
-            object.insert("anyOf".to_owned(), one_of);
-        }
+    if !object.contains_key("anyOf")
+        && let Some(one_of) = object.remove("oneOf")
+    {
+        object.insert("anyOf".to_owned(), one_of);
     }
     for keyword in SUBSCHEMA {
         if let Some(sub) = object.get_mut(*keyword) {
