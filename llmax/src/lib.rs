@@ -15,6 +15,7 @@ mod options;
 mod protocol;
 mod response;
 pub mod schema;
+mod sse;
 mod stream;
 mod structured;
 mod tools;

@@ -5,12 +5,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
@@ -19,6 +17,7 @@ use crate::catalog::Price;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::protocol::{Flow, StreamDecoder};
 use crate::response::{StreamChunk, Usage};
+use crate::sse::Framer;
 use crate::usage::{UsageHooks, UsageRecord};
 
 /// The largest SSE event llmax buffers; a peer sending more without ending
@@ -128,96 +127,17 @@ impl Accounting {
     }
 }
 
-/// Passes a byte stream on in pieces that end at a line break, holding back
-/// a partial last line until its end arrives.
-///
-/// The SSE parser rescans its buffer from the start whenever a line is
-/// incomplete; fed whole lines only, it scans each byte once, and a line that
-/// never ends is cut off at [`MAX_LINE_BYTES`] instead of growing forever.
-struct WholeLines {
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
-    partial: Vec<u8>,
-    provider: &'static str,
-    done: bool,
-}
-
-impl WholeLines {
-    /// Where the last complete line of `bytes` ends (exclusive). A `\r` at
-    /// the very end does not count: its `\n` may be in the next piece.
-    fn cut(bytes: &[u8]) -> Option<usize> {
-        let last = bytes.iter().rposition(|&b| b == b'\n' || b == b'\r')?;
-        if bytes[last] == b'\r' && last + 1 == bytes.len() {
-            return bytes[..last]
-                .iter()
-                .rposition(|&b| b == b'\n' || b == b'\r')
-                .map(|i| i + 1);
-        }
-        Some(last + 1)
-    }
-}
-
-impl Stream for WholeLines {
-    type Item = Result<Bytes>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if this.done {
-                return Poll::Ready(None);
-            }
-            match ready!(this.body.as_mut().poll_next(cx)) {
-                Some(Ok(bytes)) => match WholeLines::cut(&bytes) {
-                    Some(cut) if this.partial.is_empty() => {
-                        this.partial.extend_from_slice(&bytes[cut..]);
-                        return Poll::Ready(Some(Ok(bytes.slice(..cut))));
-                    }
-                    Some(cut) => {
-                        let mut out = std::mem::take(&mut this.partial);
-                        out.extend_from_slice(&bytes[..cut]);
-                        this.partial.extend_from_slice(&bytes[cut..]);
-                        return Poll::Ready(Some(Ok(Bytes::from(out))));
-                    }
-                    None => {
-                        this.partial.extend_from_slice(&bytes);
-                        if this.partial.len() > MAX_LINE_BYTES {
-                            this.done = true;
-                            let error = Error::decode(
-                                this.provider,
-                                format!("an SSE line exceeds {MAX_LINE_BYTES} bytes"),
-                                &this.partial,
-                            );
-                            this.partial = Vec::new();
-                            return Poll::Ready(Some(Err(error)));
-                        }
-                    }
-                },
-                Some(Err(source)) => {
-                    this.done = true;
-                    return Poll::Ready(Some(Err(Error::Connection {
-                        provider: this.provider,
-                        source,
-                    })));
-                }
-                None => {
-                    this.done = true;
-                    if !this.partial.is_empty() {
-                        return Poll::Ready(Some(Ok(Bytes::from(std::mem::take(
-                            &mut this.partial,
-                        )))));
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// A live SSE stream being decoded.
 pub(crate) struct Live {
-    events: BoxStream<'static, Result<eventsource_stream::Event, EventStreamError<Error>>>,
-    buffered: Arc<AtomicUsize>,
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    framer: Framer,
+    body_done: bool,
     decoder: Box<dyn StreamDecoder>,
     provider: &'static str,
     idle: Duration,
+    /// When bytes last arrived; the idle timer is moved to `last + idle`
+    /// only when it fires, so that no timer is reset per read.
+    last_activity: tokio::time::Instant,
     sleep: Pin<Box<tokio::time::Sleep>>,
     pending: VecDeque<StreamChunk>,
     scratch: Vec<StreamChunk>,
@@ -236,32 +156,14 @@ impl Live {
         idle: Duration,
         accounting: Accounting,
     ) -> Live {
-        use futures_util::StreamExt;
-        let buffered = Arc::new(AtomicUsize::new(0));
-        let counter = buffered.clone();
-        let lines = WholeLines {
-            body: Box::pin(body),
-            partial: Vec::new(),
-            provider,
-            done: false,
-        };
-        let limited = lines.map(move |item| {
-            let bytes = item?;
-            if counter.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len() > MAX_EVENT_BYTES {
-                return Err(Error::decode(
-                    provider,
-                    format!("an SSE event exceeds {MAX_EVENT_BYTES} bytes"),
-                    &bytes,
-                ));
-            }
-            Ok(bytes)
-        });
         Live {
-            events: Box::pin(limited.eventsource()),
-            buffered,
+            body: Box::pin(body),
+            framer: Framer::new(MAX_LINE_BYTES, MAX_EVENT_BYTES),
+            body_done: false,
             decoder,
             provider,
             idle,
+            last_activity: tokio::time::Instant::now(),
             sleep: Box::pin(tokio::time::sleep(idle)),
             pending: VecDeque::new(),
             scratch: Vec::new(),
@@ -273,18 +175,31 @@ impl Live {
         }
     }
 
-    fn on_event(&mut self, event: &eventsource_stream::Event) {
-        self.buffered.store(0, Ordering::Relaxed);
-        let deadline = tokio::time::Instant::now() + self.idle;
-        self.sleep.as_mut().reset(deadline);
-        match self
-            .decoder
-            .decode(&event.event, &event.data, &mut self.scratch)
-        {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Done) => self.finished = true,
-            Err(error) => self.fail(error),
+    /// Decodes the events the bytes received so far complete.
+    fn drain_events(&mut self) {
+        while !self.finished {
+            let event = match self.framer.next(self.body_done) {
+                Ok(Some(event)) => event,
+                Ok(None) => return,
+                Err(error) => {
+                    let error =
+                        Error::decode(self.provider, error.to_string(), self.framer.pending());
+                    self.fail(error);
+                    return;
+                }
+            };
+            match self.decoder.decode(event.0, event.1, &mut self.scratch) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Done) => self.finished = true,
+                Err(error) => self.fail(error),
+            }
+            self.take_chunks();
         }
+    }
+
+    /// Moves decoded chunks to `pending`, costing usage and timing the
+    /// first token.
+    fn take_chunks(&mut self) {
         let accounting = self.accounting.as_mut();
         let price = accounting.as_ref().map(|acc| acc.price);
         let mut first_token = false;
@@ -345,45 +260,47 @@ impl Stream for Live {
                 }
                 return Poll::Ready(this.final_error.take().map(Err));
             }
-            match this.events.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(event))) => this.on_event(&event),
-                Poll::Ready(Some(Err(error))) => {
-                    let error = match error {
-                        EventStreamError::Transport(error) => match error {
-                            Error::Connection { source, .. } if source.is_timeout() => {
-                                Error::Timeout {
-                                    phase: TimeoutPhase::Request,
-                                    after: this.idle,
-                                }
-                            }
-                            Error::Connection { source, .. } => {
-                                this.interrupted(format!("connection error: {source}"))
-                            }
-                            other => other,
-                        },
-                        EventStreamError::Utf8(error) => Error::decode(
-                            this.provider,
-                            format!("stream is not UTF-8: {error}"),
-                            error.as_bytes(),
-                        ),
-                        EventStreamError::Parser(error) => {
-                            Error::decode(this.provider, format!("malformed SSE: {error}"), &[])
+            if this.body_done {
+                // Every event is out and the body is over.
+                this.finished = true;
+                // Some servers close without an end marker after the last
+                // choice finished: that is a complete answer.
+                if !this.saw_finish {
+                    let error =
+                        this.interrupted("the connection closed before the end of the stream");
+                    this.final_error = Some(error);
+                }
+                continue;
+            }
+            match this.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    this.last_activity = tokio::time::Instant::now();
+                    this.framer.feed(&bytes);
+                    this.drain_events();
+                }
+                Poll::Ready(Some(Err(source))) => {
+                    let error = if source.is_timeout() {
+                        Error::Timeout {
+                            phase: TimeoutPhase::Request,
+                            after: this.idle,
                         }
+                    } else {
+                        this.interrupted(format!("connection error: {source}"))
                     };
                     this.fail(error);
                 }
                 Poll::Ready(None) => {
-                    this.finished = true;
-                    // Some servers close without an end marker after the
-                    // last choice finished: that is a complete answer.
-                    if !this.saw_finish {
-                        let error =
-                            this.interrupted("the connection closed before the end of the stream");
-                        this.final_error = Some(error);
-                    }
+                    this.body_done = true;
+                    this.drain_events();
                 }
                 Poll::Pending => {
                     ready!(this.sleep.as_mut().poll(cx));
+                    let deadline = this.last_activity + this.idle;
+                    if deadline > tokio::time::Instant::now() {
+                        // Bytes came since the timer was set: wait the rest.
+                        this.sleep.as_mut().reset(deadline);
+                        continue;
+                    }
                     this.fail(Error::Timeout {
                         phase: TimeoutPhase::StreamIdle,
                         after: this.idle,
