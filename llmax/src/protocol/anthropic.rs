@@ -21,7 +21,13 @@
 //!   `n` other than 1 is refused;
 //! - prompt-cache breakpoints are placed as [`PromptCache`] says.
 
-use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::{Flow, Parsed, StreamDecoder};
@@ -48,8 +54,420 @@ const DROPPED: &[&str] = &[
     "max_completion_tokens",
 ];
 
-fn ephemeral() -> Value {
-    json!({"type": "ephemeral"})
+/// A `cache_control` marker: `{"type": "ephemeral"}`.
+#[derive(Serialize, Clone, Copy)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum CacheControl {
+    Ephemeral,
+}
+
+/// A top-level `system` block.
+#[derive(Serialize)]
+struct SystemBlock<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<CacheControl>,
+}
+
+impl<'a> SystemBlock<'a> {
+    fn new(text: Cow<'a, str>) -> SystemBlock<'a> {
+        SystemBlock {
+            kind: "text",
+            text,
+            cache_control: None,
+        }
+    }
+}
+
+/// A content block of a turn, borrowed from the caller's messages.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block<'a> {
+    Text {
+        text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
+    Image {
+        source: Source<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
+    ToolUse {
+        id: &'a str,
+        name: &'a str,
+        input: Input<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
+    ToolResult {
+        tool_use_id: &'a str,
+        content: Cow<'a, str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
+    },
+}
+
+impl Block<'_> {
+    fn cache_control(&mut self) -> &mut Option<CacheControl> {
+        match self {
+            Block::Text { cache_control, .. }
+            | Block::Image { cache_control, .. }
+            | Block::ToolUse { cache_control, .. }
+            | Block::ToolResult { cache_control, .. } => cache_control,
+        }
+    }
+}
+
+/// An image block's source.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Source<'a> {
+    Base64 { media_type: &'a str, data: &'a str },
+    Url { url: &'a str },
+}
+
+/// A tool call's input: its arguments as they are (checked to be JSON), or
+/// `{}` when there are none.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Input<'a> {
+    Raw(&'a RawValue),
+    Empty(EmptyObject),
+}
+
+#[derive(Serialize)]
+struct EmptyObject {}
+
+/// Consecutive messages of one role, merged: `blocks[start..end]`, from
+/// messages `first..=last`.
+struct Turn {
+    role: &'static str,
+    start: usize,
+    end: usize,
+    first: usize,
+    last: usize,
+}
+
+/// The `messages` array.
+struct Turns<'a> {
+    turns: &'a [Turn],
+    blocks: &'a [Block<'a>],
+}
+
+#[derive(Serialize)]
+struct WireTurn<'a> {
+    role: &'static str,
+    content: &'a [Block<'a>],
+}
+
+impl Serialize for Turns<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.turns.len()))?;
+        for turn in self.turns {
+            seq.serialize_element(&WireTurn {
+                role: turn.role,
+                content: &self.blocks[turn.start..turn.end],
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// A JSON object with one entry set: replaced where the key already is,
+/// appended otherwise.
+struct Patched<'a, V> {
+    map: &'a Map<String, Value>,
+    key: &'static str,
+    value: V,
+}
+
+impl<V: Serialize> Serialize for Patched<'_, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(None)?;
+        let mut replaced = false;
+        for (key, value) in self.map {
+            if key == self.key {
+                out.serialize_entry(key, &self.value)?;
+                replaced = true;
+            } else {
+                out.serialize_entry(key, value)?;
+            }
+        }
+        if !replaced {
+            out.serialize_entry(self.key, &self.value)?;
+        }
+        out.end()
+    }
+}
+
+/// The `tools` array: OpenAI `{"type": "function", "function": {...}}`
+/// entries translated, others as they are; `cache` marks the last.
+struct Tools<'a> {
+    tools: &'a [Value],
+    cache: bool,
+}
+
+#[derive(Serialize)]
+struct TranslatedTool<'a> {
+    name: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a Value>,
+    input_schema: Schema<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_control: Option<CacheControl>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Schema<'a> {
+    Given(&'a Value),
+    Object(AnyObject),
+}
+
+/// `{"type": "object"}`.
+#[derive(Serialize)]
+struct AnyObject {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+impl Serialize for Tools<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.tools.len()))?;
+        let last = self.tools.len().wrapping_sub(1);
+        for (index, tool) in self.tools.iter().enumerate() {
+            let cache = self.cache && index == last;
+            match tool.get("function") {
+                Some(function) => seq.serialize_element(&TranslatedTool {
+                    name: function.get("name"),
+                    description: function.get("description"),
+                    input_schema: match function.get("parameters") {
+                        Some(schema) => Schema::Given(schema),
+                        None => Schema::Object(AnyObject { kind: "object" }),
+                    },
+                    cache_control: cache.then_some(CacheControl::Ephemeral),
+                })?,
+                None => match tool {
+                    Value::Object(map) if cache => seq.serialize_element(&Patched {
+                        map,
+                        key: "cache_control",
+                        value: CacheControl::Ephemeral,
+                    })?,
+                    _ => seq.serialize_element(tool)?,
+                },
+            }
+        }
+        seq.end()
+    }
+}
+
+/// `tool_choice`, translated from OpenAI's shapes.
+enum ToolChoice<'a> {
+    /// `{"type": mode}`.
+    Mode(&'static str),
+    /// `{"type": "tool", "name": name}`.
+    Tool(&'a Value),
+    /// An object given in Anthropic's shape.
+    Given(&'a Map<String, Value>),
+}
+
+/// `tool_choice` with `disable_parallel_tool_use` set when asked.
+struct ChoiceOut<'a> {
+    choice: ToolChoice<'a>,
+    disable_parallel: bool,
+}
+
+#[derive(Serialize)]
+struct TypedChoice<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disable_parallel_tool_use: Option<bool>,
+}
+
+impl Serialize for ChoiceOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let disable_parallel_tool_use = self.disable_parallel.then_some(true);
+        match self.choice {
+            ToolChoice::Mode(kind) => TypedChoice {
+                kind,
+                name: None,
+                disable_parallel_tool_use,
+            }
+            .serialize(serializer),
+            ToolChoice::Tool(name) => TypedChoice {
+                kind: "tool",
+                name: Some(name),
+                disable_parallel_tool_use,
+            }
+            .serialize(serializer),
+            ToolChoice::Given(map) if self.disable_parallel => Patched {
+                map,
+                key: "disable_parallel_tool_use",
+                value: true,
+            }
+            .serialize(serializer),
+            ToolChoice::Given(map) => map.serialize(serializer),
+        }
+    }
+}
+
+/// The `extra` options llmax reads or drops, and those that replace a field
+/// llmax sets (the caller's value wins, in the field's place).
+#[derive(Default)]
+struct Extras<'a> {
+    tools: Option<&'a Value>,
+    tool_choice: Option<&'a Value>,
+    n: Option<&'a Value>,
+    user: Option<&'a Value>,
+    parallel: Option<&'a Value>,
+    /// Bit `i` set: `DROPPED[i]` was given.
+    dropped: u32,
+    model: Option<&'a Value>,
+    max_tokens: Option<&'a Value>,
+    system: Option<&'a Value>,
+    messages: Option<&'a Value>,
+    temperature: Option<&'a Value>,
+    top_p: Option<&'a Value>,
+    stop_sequences: Option<&'a Value>,
+    metadata: Option<&'a Value>,
+    stream: Option<&'a Value>,
+}
+
+impl<'a> Extras<'a> {
+    fn sort(extra: &'a Map<String, Value>) -> Extras<'a> {
+        let mut extras = Extras::default();
+        for (key, value) in extra {
+            let slot = match key.as_str() {
+                "tools" => &mut extras.tools,
+                "tool_choice" => &mut extras.tool_choice,
+                "n" => &mut extras.n,
+                "user" => &mut extras.user,
+                "parallel_tool_calls" => &mut extras.parallel,
+                "model" => &mut extras.model,
+                "max_tokens" => &mut extras.max_tokens,
+                "system" => &mut extras.system,
+                "messages" => &mut extras.messages,
+                "temperature" => &mut extras.temperature,
+                "top_p" => &mut extras.top_p,
+                "stop_sequences" => &mut extras.stop_sequences,
+                "metadata" => &mut extras.metadata,
+                "stream" => &mut extras.stream,
+                name => {
+                    if let Some(index) = DROPPED.iter().position(|dropped| *dropped == name) {
+                        extras.dropped |= 1 << index;
+                    }
+                    continue;
+                }
+            };
+            *slot = Some(value);
+        }
+        extras
+    }
+}
+
+/// The Messages body, borrowing everything it can.
+struct Body<'a> {
+    model: &'a str,
+    max_tokens: u32,
+    system: &'a [SystemBlock<'a>],
+    messages: Turns<'a>,
+    temperature: Option<Value>,
+    top_p: Option<Value>,
+    stop: Option<&'a [String]>,
+    tools: Option<Tools<'a>>,
+    tool_choice: Option<ChoiceOut<'a>>,
+    user: Option<&'a Value>,
+    stream: bool,
+    extras: &'a Extras<'a>,
+    /// Everything else passes through (thinking, metadata, top_k...).
+    extra: &'a Map<String, Value>,
+}
+
+impl Body<'_> {
+    /// Whether an `extra` option is sent after llmax's fields: not read or
+    /// dropped by llmax, and not replacing one of its fields.
+    fn passes(&self, key: &str) -> bool {
+        match key {
+            "tools" | "tool_choice" | "n" | "user" | "parallel_tool_calls" => false,
+            "model" | "max_tokens" | "messages" => false,
+            "system" => self.system.is_empty(),
+            "temperature" => self.temperature.is_none(),
+            "top_p" => self.top_p.is_none(),
+            "stop_sequences" => self.stop.is_none(),
+            "metadata" => self.user.is_none(),
+            "stream" => !self.stream,
+            other => !DROPPED.contains(&other),
+        }
+    }
+}
+
+/// An entry, unless `extra` replaces its value.
+fn entry<M: SerializeMap, T: Serialize + ?Sized>(
+    map: &mut M,
+    key: &'static str,
+    replaced: Option<&Value>,
+    value: &T,
+) -> std::result::Result<(), M::Error> {
+    match replaced {
+        Some(replaced) => map.serialize_entry(key, replaced),
+        None => map.serialize_entry(key, value),
+    }
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let extras = self.extras;
+        let mut map = serializer.serialize_map(None)?;
+        entry(&mut map, "model", extras.model, self.model)?;
+        entry(&mut map, "max_tokens", extras.max_tokens, &self.max_tokens)?;
+        if !self.system.is_empty() {
+            entry(&mut map, "system", extras.system, self.system)?;
+        }
+        entry(&mut map, "messages", extras.messages, &self.messages)?;
+        if let Some(temperature) = &self.temperature {
+            entry(&mut map, "temperature", extras.temperature, temperature)?;
+        }
+        if let Some(top_p) = &self.top_p {
+            entry(&mut map, "top_p", extras.top_p, top_p)?;
+        }
+        if let Some(stop) = self.stop {
+            entry(&mut map, "stop_sequences", extras.stop_sequences, stop)?;
+        }
+        if let Some(tools) = &self.tools {
+            map.serialize_entry("tools", tools)?;
+        }
+        if let Some(choice) = &self.tool_choice {
+            map.serialize_entry("tool_choice", choice)?;
+        }
+        if let Some(user) = self.user {
+            entry(
+                &mut map,
+                "metadata",
+                extras.metadata,
+                &Metadata { user_id: user },
+            )?;
+        }
+        if self.stream {
+            entry(&mut map, "stream", extras.stream, &true)?;
+        }
+        for (key, value) in self.extra {
+            if self.passes(key) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    user_id: &'a Value,
 }
 
 /// Builds the Messages body.
@@ -63,80 +481,94 @@ pub(crate) fn body(
     let invalid = |message: String| Error::InvalidRequest { model, message };
 
     // System blocks: the option first, then system/developer messages in order.
-    let mut system: Vec<Value> = Vec::new();
+    let mut system: Vec<SystemBlock> = Vec::new();
     if let Some(text) = &options.system {
-        system.push(json!({"type": "text", "text": text}));
+        system.push(SystemBlock::new(Cow::Borrowed(text)));
     }
-    // (original index, role, blocks) of the conversation, merged by role.
-    let mut turns: Vec<(Vec<usize>, &'static str, Vec<Value>)> = Vec::new();
+    // The conversation, merged by role.
+    let mut blocks: Vec<Block> = Vec::with_capacity(messages.len());
+    let mut turns: Vec<Turn> = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
-        let (role, blocks) = match message {
+        let start = blocks.len();
+        let role = match message {
             Message::System { content, .. } | Message::Developer { content, .. } => {
-                system.push(json!({"type": "text", "text": content.text()}));
+                system.push(SystemBlock::new(text_of(content)));
                 continue;
             }
-            Message::User { content, .. } => ("user", content_blocks(content, &invalid)?),
+            Message::User { content, .. } => {
+                content_blocks(content, &mut blocks, &invalid)?;
+                "user"
+            }
             Message::Assistant {
                 content,
                 tool_calls,
                 ..
             } => {
-                let mut blocks = match content {
-                    Some(content) => content_blocks(content, &invalid)?,
-                    None => Vec::new(),
-                };
+                if let Some(content) = content {
+                    content_blocks(content, &mut blocks, &invalid)?;
+                }
                 for call in tool_calls {
                     blocks.push(tool_use_block(call, &invalid)?);
                 }
-                ("assistant", blocks)
+                "assistant"
             }
             Message::Tool {
                 content,
                 tool_call_id,
-            } => (
-                "user",
-                vec![json!({
-                    "type": "tool_result",
-                    "tool_use_id": tool_call_id,
-                    "content": content.text(),
-                })],
-            ),
+            } => {
+                blocks.push(Block::ToolResult {
+                    tool_use_id: tool_call_id,
+                    content: text_of(content),
+                    cache_control: None,
+                });
+                "user"
+            }
         };
-        if blocks.is_empty() {
+        let end = blocks.len();
+        if end == start {
             continue;
         }
         match turns.last_mut() {
-            Some((indices, last_role, last_blocks)) if *last_role == role => {
-                indices.push(index);
-                last_blocks.extend(blocks);
+            Some(turn) if turn.role == role => {
+                turn.end = end;
+                turn.last = index;
             }
-            _ => turns.push((vec![index], role, blocks)),
+            _ => turns.push(Turn {
+                role,
+                start,
+                end,
+                first: index,
+                last: index,
+            }),
         }
     }
     if turns.is_empty() {
         return Err(invalid("no user or assistant message to send".to_owned()));
     }
 
-    let mut extra = options.extra.clone();
-    let mut tools = match extra.remove("tools") {
-        Some(tools) => Some(translate_tools(tools, &invalid)?),
+    let extras = if options.extra.is_empty() {
+        Extras::default()
+    } else {
+        Extras::sort(&options.extra)
+    };
+    let tools = match extras.tools {
+        Some(Value::Array(tools)) => Some(tools.as_slice()),
+        Some(_) => return Err(invalid("`tools` must be an array".to_owned())),
         None => None,
     };
-    let tool_choice = extra
-        .remove("tool_choice")
+    let tool_choice = extras
+        .tool_choice
         .map(|choice| translate_tool_choice(choice, &invalid))
         .transpose()?;
-    if let Some(n) = extra.remove("n")
+    if let Some(n) = extras.n
         && n.as_u64() != Some(1)
     {
         return Err(invalid(format!(
             "Anthropic returns one choice; `n` = {n} is not supported"
         )));
     }
-    let user = extra.remove("user");
-    let parallel = extra.remove("parallel_tool_calls");
-    for name in DROPPED {
-        if extra.remove(*name).is_some() {
+    for (index, name) in DROPPED.iter().enumerate() {
+        if extras.dropped & (1 << index) != 0 {
             warn_dropped(model, name);
         }
     }
@@ -148,15 +580,17 @@ pub(crate) fn body(
     }
 
     // Cache breakpoints.
-    let breakpoints: Vec<CacheBreakpoint> = match &options.prompt_cache {
-        PromptCache::Off => Vec::new(),
+    let mut cache_tools = false;
+    match &options.prompt_cache {
+        PromptCache::Off => {}
         PromptCache::Auto => {
-            let mut auto = vec![CacheBreakpoint::System, CacheBreakpoint::Tools];
-            let last_turns = turns.iter().rev().take(2);
-            auto.extend(last_turns.filter_map(|(indices, _, _)| {
-                indices.last().copied().map(CacheBreakpoint::Message)
-            }));
-            auto
+            if let Some(last) = system.last_mut() {
+                last.cache_control = Some(CacheControl::Ephemeral);
+            }
+            cache_tools = true;
+            for turn in turns.iter().rev().take(2) {
+                *blocks[turn.end - 1].cache_control() = Some(CacheControl::Ephemeral);
+            }
         }
         PromptCache::At(points) => {
             if points.len() > MAX_BREAKPOINTS {
@@ -165,90 +599,81 @@ pub(crate) fn body(
                     points.len()
                 )));
             }
-            points.clone()
-        }
-    };
-    for point in &breakpoints {
-        match point {
-            CacheBreakpoint::System => {
-                if let Some(Value::Object(last)) = system.last_mut() {
-                    last.insert("cache_control".into(), ephemeral());
-                }
-            }
-            CacheBreakpoint::Tools => {
-                if let Some(Value::Object(last)) = tools.as_mut().and_then(|t| t.last_mut()) {
-                    last.insert("cache_control".into(), ephemeral());
-                }
-            }
-            CacheBreakpoint::Message(index) => {
-                if *index >= messages.len() {
-                    return Err(invalid(format!(
-                        "prompt-cache breakpoint on message {index}, but there are {} messages",
-                        messages.len()
-                    )));
-                }
-                // The breakpoint goes on the last block of the turn that
-                // holds the message (merged turns end with their last message).
-                let turn = turns
-                    .iter_mut()
-                    .find(|(indices, _, _)| indices.contains(index));
-                if let Some((_, _, blocks)) = turn
-                    && let Some(Value::Object(last)) = blocks.last_mut()
-                {
-                    last.insert("cache_control".into(), ephemeral());
+            for point in points {
+                match *point {
+                    CacheBreakpoint::System => {
+                        if let Some(last) = system.last_mut() {
+                            last.cache_control = Some(CacheControl::Ephemeral);
+                        }
+                    }
+                    CacheBreakpoint::Tools => cache_tools = true,
+                    CacheBreakpoint::Message(index) => {
+                        if index >= messages.len() {
+                            return Err(invalid(format!(
+                                "prompt-cache breakpoint on message {index}, but there are {} messages",
+                                messages.len()
+                            )));
+                        }
+                        // The breakpoint goes on the last block of the turn
+                        // that holds the message (merged turns end with their
+                        // last message); messages that add no block are in no
+                        // turn.
+                        let turn = turns
+                            .iter()
+                            .find(|turn| turn.first <= index && index <= turn.last);
+                        if let Some(turn) = turn
+                            && adds_blocks(&messages[index])
+                        {
+                            *blocks[turn.end - 1].cache_control() = Some(CacheControl::Ephemeral);
+                        }
+                    }
                 }
             }
         }
     }
 
-    let mut body = Map::new();
-    body.insert("model".into(), Value::String(resolved.wire_model.clone()));
-    let max_tokens = options
-        .max_tokens
-        .or(resolved.model.max_output_tokens)
-        .unwrap_or(FALLBACK_MAX_TOKENS);
-    body.insert("max_tokens".into(), max_tokens.into());
-    if !system.is_empty() {
-        body.insert("system".into(), Value::Array(system));
+    let temperature = options
+        .temperature
+        .map(|temperature| super::finite(model, "temperature", temperature))
+        .transpose()?;
+    let top_p = options
+        .top_p
+        .map(|top_p| super::finite(model, "top_p", top_p))
+        .transpose()?;
+    let disable_parallel = extras.parallel == Some(&Value::Bool(false));
+    let tool_choice = match tool_choice {
+        Some(choice) => Some(choice),
+        None if disable_parallel => Some(ToolChoice::Mode("auto")),
+        None => None,
     }
-    let messages: Vec<Value> = turns
-        .into_iter()
-        .map(|(_, role, blocks)| json!({"role": role, "content": blocks}))
-        .collect();
-    body.insert("messages".into(), Value::Array(messages));
-    if let Some(temperature) = options.temperature {
-        body.insert(
-            "temperature".into(),
-            super::finite(model, "temperature", temperature)?,
-        );
-    }
-    if let Some(top_p) = options.top_p {
-        body.insert("top_p".into(), super::finite(model, "top_p", top_p)?);
-    }
-    if let Some(stop) = &options.stop {
-        body.insert("stop_sequences".into(), json!(stop));
-    }
-    if let Some(tools) = tools {
-        body.insert("tools".into(), Value::Array(tools));
-    }
-    let mut tool_choice = tool_choice;
-    if parallel == Some(Value::Bool(false)) {
-        let choice = tool_choice.get_or_insert_with(|| json!({"type": "auto"}));
-        if let Value::Object(choice) = choice {
-            choice.insert("disable_parallel_tool_use".into(), Value::Bool(true));
-        }
-    }
-    if let Some(choice) = tool_choice {
-        body.insert("tool_choice".into(), choice);
-    }
-    if let Some(user) = user {
-        body.insert("metadata".into(), json!({"user_id": user}));
-    }
-    if stream {
-        body.insert("stream".into(), Value::Bool(true));
-    }
-    // Everything else passes through (thinking, metadata, top_k...).
-    body.extend(extra);
+    .map(|choice| ChoiceOut {
+        choice,
+        disable_parallel,
+    });
+    let body = Body {
+        model: &resolved.wire_model,
+        max_tokens: options
+            .max_tokens
+            .or(resolved.model.max_output_tokens)
+            .unwrap_or(FALLBACK_MAX_TOKENS),
+        system: &system,
+        messages: Turns {
+            turns: &turns,
+            blocks: &blocks,
+        },
+        temperature,
+        top_p,
+        stop: options.stop.as_deref(),
+        tools: tools.map(|tools| Tools {
+            tools,
+            cache: cache_tools,
+        }),
+        tool_choice,
+        user: extras.user,
+        stream,
+        extras: &extras,
+        extra: &options.extra,
+    };
     serde_json::to_vec(&body).map_err(|error| invalid(format!("body does not serialize: {error}")))
 }
 
@@ -260,93 +685,172 @@ fn warn_dropped(model: &str, option: &str) {
     );
 }
 
-fn content_blocks(content: &Content, invalid: &impl Fn(String) -> Error) -> Result<Vec<Value>> {
+/// The text of a content, borrowed when it is plain text.
+fn text_of(content: &Content) -> Cow<'_, str> {
     match content {
-        Content::Text(text) if text.is_empty() => Ok(Vec::new()),
-        Content::Text(text) => Ok(vec![json!({"type": "text", "text": text})]),
-        Content::Parts(parts) => parts
-            .iter()
-            .map(|part| match part {
-                ContentPart::Text { text } => Ok(json!({"type": "text", "text": text})),
-                ContentPart::ImageUrl { image_url } => Ok(image_block(&image_url.url)),
-                ContentPart::InputAudio { .. } => Err(invalid(
-                    "Anthropic models do not read audio parts".to_owned(),
-                )),
-            })
-            .collect(),
+        Content::Text(text) => Cow::Borrowed(text),
+        Content::Parts(_) => Cow::Owned(content.text()),
     }
 }
 
+/// Whether a message adds blocks to a turn (as `content_blocks` and the
+/// tool blocks make them).
+fn adds_blocks(message: &Message) -> bool {
+    let has_blocks = |content: &Content| match content {
+        Content::Text(text) => !text.is_empty(),
+        Content::Parts(parts) => !parts.is_empty(),
+    };
+    match message {
+        Message::System { .. } | Message::Developer { .. } => false,
+        Message::User { content, .. } => has_blocks(content),
+        Message::Assistant {
+            content,
+            tool_calls,
+            ..
+        } => content.as_ref().is_some_and(has_blocks) || !tool_calls.is_empty(),
+        Message::Tool { .. } => true,
+    }
+}
+
+fn content_blocks<'a>(
+    content: &'a Content,
+    blocks: &mut Vec<Block<'a>>,
+    invalid: &impl Fn(String) -> Error,
+) -> Result<()> {
+    match content {
+        Content::Text(text) if text.is_empty() => {}
+        Content::Text(text) => blocks.push(Block::Text {
+            text,
+            cache_control: None,
+        }),
+        Content::Parts(parts) => {
+            for part in parts {
+                blocks.push(match part {
+                    ContentPart::Text { text } => Block::Text {
+                        text,
+                        cache_control: None,
+                    },
+                    ContentPart::ImageUrl { image_url } => Block::Image {
+                        source: image_source(&image_url.url),
+                        cache_control: None,
+                    },
+                    ContentPart::InputAudio { .. } => {
+                        return Err(invalid(
+                            "Anthropic models do not read audio parts".to_owned(),
+                        ));
+                    }
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `data:image/png;base64,...` as a base64 source, anything else as a URL.
-fn image_block(url: &str) -> Value {
+fn image_source(url: &str) -> Source<'_> {
     if let Some(rest) = url.strip_prefix("data:")
         && let Some((meta, data)) = rest.split_once(',')
         && let Some(media_type) = meta.strip_suffix(";base64")
     {
-        return json!({
-            "type": "image",
-            "source": {"type": "base64", "media_type": media_type, "data": data},
-        });
+        return Source::Base64 { media_type, data };
     }
-    json!({"type": "image", "source": {"type": "url", "url": url}})
+    Source::Url { url }
 }
 
-fn tool_use_block(call: &ToolCall, invalid: &impl Fn(String) -> Error) -> Result<Value> {
+/// Any JSON value, checked and dropped: what parsing into a [`Value`]
+/// accepts and refuses (with the same errors), without building one.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Checked, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Checked, E> {
+        Ok(Checked)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+}
+
+fn tool_use_block<'a>(call: &'a ToolCall, invalid: &impl Fn(String) -> Error) -> Result<Block<'a>> {
     let arguments = call.function.arguments.trim();
-    let input: Value = if arguments.is_empty() {
-        json!({})
+    let not_json = |error: serde_json::Error| {
+        invalid(format!(
+            "the arguments of tool call `{}` are not JSON: {error}",
+            call.id
+        ))
+    };
+    let input = if arguments.is_empty() {
+        Input::Empty(EmptyObject {})
     } else {
-        serde_json::from_str(arguments).map_err(|error| {
-            invalid(format!(
-                "the arguments of tool call `{}` are not JSON: {error}",
-                call.id
-            ))
-        })?
+        serde_json::from_str::<Checked>(arguments).map_err(not_json)?;
+        Input::Raw(serde_json::from_str::<&RawValue>(arguments).map_err(not_json)?)
     };
-    Ok(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}))
+    Ok(Block::ToolUse {
+        id: &call.id,
+        name: &call.function.name,
+        input,
+        cache_control: None,
+    })
 }
 
-/// OpenAI `[{"type": "function", "function": {...}}]` to Anthropic tools;
-/// tools already in Anthropic's shape pass as they are.
-fn translate_tools(tools: Value, invalid: &impl Fn(String) -> Error) -> Result<Vec<Value>> {
-    let Value::Array(tools) = tools else {
-        return Err(invalid("`tools` must be an array".to_owned()));
-    };
-    Ok(tools
-        .into_iter()
-        .map(|tool| match tool.get("function") {
-            Some(function) => {
-                let mut out = Map::new();
-                out.insert(
-                    "name".into(),
-                    function.get("name").cloned().unwrap_or(Value::Null),
-                );
-                if let Some(description) = function.get("description") {
-                    out.insert("description".into(), description.clone());
-                }
-                let schema = function
-                    .get("parameters")
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "object"}));
-                out.insert("input_schema".into(), schema);
-                Value::Object(out)
-            }
-            None => tool,
-        })
-        .collect())
-}
-
-fn translate_tool_choice(choice: Value, invalid: &impl Fn(String) -> Error) -> Result<Value> {
-    Ok(match &choice {
+/// OpenAI string and `{"function": {"name": ...}}` choices to Anthropic's;
+/// other objects pass as they are.
+fn translate_tool_choice<'a>(
+    choice: &'a Value,
+    invalid: &impl Fn(String) -> Error,
+) -> Result<ToolChoice<'a>> {
+    Ok(match choice {
         Value::String(mode) => match mode.as_str() {
-            "auto" => json!({"type": "auto"}),
-            "required" | "any" => json!({"type": "any"}),
-            "none" => json!({"type": "none"}),
+            "auto" => ToolChoice::Mode("auto"),
+            "required" | "any" => ToolChoice::Mode("any"),
+            "none" => ToolChoice::Mode("none"),
             other => return Err(invalid(format!("unknown tool_choice `{other}`"))),
         },
         Value::Object(object) => match object.get("function").and_then(|f| f.get("name")) {
-            Some(name) => json!({"type": "tool", "name": name}),
-            None => choice,
+            Some(name) => ToolChoice::Tool(name),
+            None => ToolChoice::Given(object),
         },
         _ => {
             return Err(invalid(
@@ -654,5 +1158,98 @@ impl StreamDecoder for Decoder {
 
     fn usage(&self) -> Option<Usage> {
         self.usage.map(Usage::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::message::{FunctionCall, Message, ToolCall};
+    use crate::options::CallOptions;
+    use crate::{Deployment, Model, Provider};
+
+    fn body_of(messages: &[Message], options: &CallOptions) -> crate::Result<Value> {
+        let resolved = Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
+            .api_key("k")
+            .resolve()?;
+        let bytes = super::body(&resolved, messages, options, false)?;
+        Ok(serde_json::from_slice(&bytes).expect("the body is JSON"))
+    }
+
+    fn calling(arguments: &str) -> Vec<Message> {
+        vec![
+            Message::user("hi"),
+            Message::assistant_tool_calls([ToolCall {
+                id: "call_1".to_owned(),
+                kind: "function".to_owned(),
+                function: FunctionCall {
+                    name: "f".to_owned(),
+                    arguments: arguments.to_owned(),
+                },
+            }]),
+        ]
+    }
+
+    #[test]
+    fn tool_arguments_are_checked_as_a_value_would_be() {
+        let options = CallOptions::new();
+        let body = body_of(
+            &calling(r#" {"a": [1, {"b": null}], "c": "\u00e9"} "#),
+            &options,
+        );
+        let input = &body.expect("valid arguments")["messages"][1]["content"][0]["input"];
+        assert_eq!(input, &json!({"a": [1, {"b": null}], "c": "é"}));
+        let body = body_of(&calling("  "), &options).expect("no arguments");
+        assert_eq!(body["messages"][1]["content"][0]["input"], json!({}));
+        for bad in ["{not json", "1e400", "[1,]", "{} {}"] {
+            let expected = serde_json::from_str::<Value>(bad).unwrap_err();
+            let error = body_of(&calling(bad), &options).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!(
+                    "the arguments of tool call `call_1` are not JSON: {expected}"
+                )),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn extras_keep_their_order_and_replace_fields_in_place() {
+        let mut options = CallOptions::new();
+        for (key, value) in [
+            ("top_k", json!(5)),
+            ("tools", json!([{"name": "raw", "input_schema": {}}])),
+            ("seed", json!(1)),
+            ("metadata", json!({"user_id": "x"})),
+            ("thinking", json!({"type": "enabled"})),
+            ("max_tokens", json!(9)),
+        ] {
+            options = options.extra(key, value);
+        }
+        let body = body_of(&[Message::user("hi")], &options).expect("a body");
+        let keys: Vec<&str> = body
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "model",
+                "max_tokens",
+                "messages",
+                "tools",
+                "top_k",
+                "metadata",
+                "thinking"
+            ]
+        );
+        assert_eq!(body["max_tokens"], 9);
+        assert_eq!(
+            body["tools"][0]["cache_control"],
+            json!({"type": "ephemeral"})
+        );
     }
 }
