@@ -5,8 +5,8 @@
 //!
 //! The data is written as source text (see the [module
 //! documentation](super)) into a private module, `__llmax_catalog`, that
-//! imports the catalog types so that it can name them briefly; models and
-//! offers are built by small `const fn`s of that module, and equal prices,
+//! imports the catalog types so that it can name them briefly; prices are built
+//! by a small `const fn` of that module, and equal prices,
 //! quirks and capability sets are written once, as constants.
 
 use std::collections::HashMap;
@@ -22,35 +22,6 @@ const PRELUDE: &str = r#"
         Auth, Capabilities, ModelInfo, ModelKind, Offer, Price, Protocol, ProviderSpec, Quirks,
         Usd,
     };
-
-    const fn m(
-        name: &'static str,
-        description: &'static str,
-        kind: ModelKind,
-        capabilities: Capabilities,
-        context_window: Option<u32>,
-        max_output_tokens: Option<u32>,
-        offers: &'static [Offer],
-    ) -> ModelInfo {
-        ModelInfo {
-            name,
-            description,
-            kind,
-            capabilities,
-            context_window,
-            max_output_tokens,
-            offers,
-        }
-    }
-
-    const fn o(provider: &'static str, api_name: &'static str, price: Price, quirks: Quirks) -> Offer {
-        Offer {
-            provider,
-            api_name,
-            price,
-            quirks,
-        }
-    }
 
     const fn u(picos: Option<u64>) -> Option<Usd> {
         match picos {
@@ -198,28 +169,27 @@ fn provider_spec(out: &mut String, provider: &Provider, shared: &mut Shared) {
     );
 }
 
-/// `m(name, description, kind, capabilities, context_window,
-/// max_output_tokens, &[offers]),`.
+/// `ModelInfo { ... },`.
 fn model_info(out: &mut String, model: &Model, catalog: &Catalog, shared: &mut Shared) {
-    out.push_str("m(");
+    out.push_str("ModelInfo{name:");
     write_str_lit(out, &model.name);
-    out.push(',');
+    out.push_str(",description:");
     write_str_lit(out, &model.description);
-    let _ = write!(out, ",ModelKind::{},", model.kind.variant);
+    let _ = write!(out, ",kind:ModelKind::{},capabilities:", model.kind.variant);
     capabilities(out, &model.capabilities, shared);
-    out.push(',');
+    out.push_str(",context_window:");
     write_option(out, model.context_window, |out, n| {
         let _ = write!(out, "{n}");
     });
-    out.push(',');
+    out.push_str(",max_output_tokens:");
     write_option(out, model.max_output_tokens, |out, n| {
         let _ = write!(out, "{n}");
     });
-    out.push_str(",&[");
+    out.push_str(",offers:&[");
     for offer in &model.offers {
         self::offer(out, offer, catalog, shared);
     }
-    out.push_str("]),\n");
+    out.push_str("]},\n");
 }
 
 /// The capability set, as a shared constant: `Capabilities` is
@@ -235,17 +205,17 @@ fn capabilities(out: &mut String, names: &[&str], shared: &mut Shared) {
     shared.capabilities.write_name(out, expr);
 }
 
-/// `o(provider, api_name, price, quirks),`.
+/// `Offer { ... },`.
 fn offer(out: &mut String, offer: &Offer, catalog: &Catalog, shared: &mut Shared) {
-    out.push_str("o(");
+    out.push_str("Offer{provider:");
     write_str_lit(out, &catalog.providers[offer.provider].name);
-    out.push(',');
+    out.push_str(",api_name:");
     write_str_lit(out, &offer.api_name);
-    out.push(',');
+    out.push_str(",price:");
     price(out, &offer.price, shared);
-    out.push(',');
+    out.push_str(",quirks:");
     quirks(out, &offer.quirks, shared);
-    out.push_str("),");
+    out.push_str("},");
 }
 
 /// The price, as a shared constant built by `p(...)`.
