@@ -37,23 +37,13 @@ fn hello() -> Vec<Message> {
 
 /// Tool calls assembled from stream fragments: (id, name, arguments) by index.
 fn tool_calls_of(chunks: &[StreamChunk]) -> Vec<(String, String, String)> {
-    let mut calls: Vec<(String, String, String)> = Vec::new();
-    for delta in chunks.iter().flat_map(|c| &c.tool_calls) {
-        let index = delta.index as usize;
-        if calls.len() <= index {
-            calls.resize(index + 1, Default::default());
-        }
-        let call = &mut calls[index];
-        if let Some(id) = &delta.id {
-            call.0 = id.clone();
-        }
-        if let Some(name) = &delta.name {
-            call.1 = name.clone();
-        }
-        call.2
-            .push_str(delta.arguments.as_deref().unwrap_or_default());
-    }
-    calls
+    let mut collector = llmax::ToolCallCollector::default();
+    chunks.iter().for_each(|chunk| collector.push(chunk));
+    collector
+        .finish()
+        .into_iter()
+        .map(|call| (call.id, call.function.name, call.function.arguments))
+        .collect()
 }
 
 #[tokio::test]
