@@ -143,8 +143,12 @@ async fn request_translation() {
             .max_tokens(300)
             .stop(["END"])
             .seed(7)
-            .extra("tools", json!([{"type": "function", "function": {"name": "weather", "description": "Weather by city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]))
-            .extra("tool_choice", "required")
+            .tools([llmax::Tool::new(
+                "weather",
+                "Weather by city",
+                json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            )])
+            .tool_choice(llmax::ToolChoice::Required)
             .extra("top_k", 5)
     })
     .await;

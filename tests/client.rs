@@ -5,8 +5,8 @@ use std::io::Write;
 
 use futures_util::StreamExt;
 use llmax::{
-    CallOptions, Deployment, Error, FinishReason, Message, Model, MultiAIClient, Provider, Usage,
-    Usd,
+    CallOptions, ConfigErrorKind, Deployment, Error, FinishReason, Message, Model, MultiAIClient,
+    Provider, Usage, Usd,
 };
 use llmax_tests::fixture;
 use wiremock::matchers::method;
@@ -14,9 +14,58 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn config_error(result: llmax::Result<MultiAIClient>) -> String {
     match result {
-        Err(Error::Config(message)) => message,
+        Err(Error::Config { message, .. }) => message,
         other => panic!("expected a configuration error, got {other:?}"),
     }
+}
+
+fn config_kind(result: llmax::Result<MultiAIClient>) -> ConfigErrorKind {
+    match result {
+        Err(Error::Config { kind, .. }) => kind,
+        other => panic!("expected a configuration error, got {other:?}"),
+    }
+}
+
+#[test]
+fn configuration_errors_have_a_kind_to_match_on() {
+    let azure = || Deployment::new(Model::Gpt4o, Provider::Azure).api_key("k");
+    assert_eq!(
+        config_kind(MultiAIClient::new([azure().deployment_name("d")])),
+        ConfigErrorKind::MissingField
+    );
+    assert_eq!(
+        config_kind(MultiAIClient::new([Deployment::new(
+            Model::Claude4_5Sonnet,
+            Provider::Mistral
+        )
+        .api_key("k")])),
+        ConfigErrorKind::UnservedModel
+    );
+    assert_eq!(
+        config_kind(MultiAIClient::new([azure()
+            .deployment_name("d")
+            .endpoint("ftp://example.com")])),
+        ConfigErrorKind::InvalidUrl
+    );
+    assert_eq!(
+        config_kind(MultiAIClient::new([
+            Deployment::new(Model::Gpt4o, Provider::Mock),
+            Deployment::new(Model::Gpt4o, Provider::Mock),
+        ])),
+        ConfigErrorKind::DuplicateDeployment
+    );
+    assert_eq!(
+        config_kind(MultiAIClient::new([Deployment::new(
+            Model::Gpt4o,
+            Provider::OpenAi
+        )
+        .api_key("bad\nkey")])),
+        ConfigErrorKind::InvalidApiKey
+    );
+    assert_eq!(
+        config_kind(MultiAIClient::from_config("/nonexistent/llmax.toml")),
+        ConfigErrorKind::ConfigFile
+    );
 }
 
 #[test]

@@ -10,7 +10,8 @@
 
 use futures_util::StreamExt;
 use llmax::{
-    CallOptions, ContentPart, Deployment, Message, Model, MultiAIClient, Provider, ToolCall,
+    CallOptions, ContentPart, Deployment, Message, Model, MultiAIClient, Provider, ResponseFormat,
+    Tool, ToolCall, ToolChoice,
 };
 use llmax_tests::{Verdict, VerdictProxy};
 use serde_json::json;
@@ -41,15 +42,21 @@ fn shapes(vision: bool) -> Vec<(&'static str, Vec<Message>, CallOptions)> {
             "conversation with a tool round trip",
             vec![
                 Message::user("Weather in Paris?"),
-                Message::assistant_tool_calls([ToolCall::function("c1", "weather", r#"{"city":"Paris"}"#)]),
+                Message::assistant_tool_calls([ToolCall::function(
+                    "c1",
+                    "weather",
+                    r#"{"city":"Paris"}"#,
+                )]),
                 Message::tool("c1", r#"{"celsius": 21}"#),
                 Message::assistant("21 degrees."),
                 Message::user("Thanks"),
             ],
-            CallOptions::new().extra(
-                "tools",
-                json!([{"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]),
-            ),
+            CallOptions::new().tools([Tool {
+                name: "weather".into(),
+                description: None,
+                parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+                strict: false,
+            }]),
         ),
         (
             "all options",
@@ -60,18 +67,21 @@ fn shapes(vision: bool) -> Vec<(&'static str, Vec<Message>, CallOptions)> {
                 .top_p(0.9)
                 .stop(["\n\n", "END"])
                 .seed(42)
-                .response_format(json!({"type": "json_object"})),
+                .response_format(ResponseFormat::JsonObject),
         ),
         (
             "json schema response format",
             vec![Message::user("Hi")],
-            CallOptions::new().response_format(json!({
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "strict": true, "schema": {
-                    "type": "object", "properties": {"a": {"type": "string"}},
-                    "required": ["a"], "additionalProperties": false
-                }}
-            })),
+            CallOptions::new().response_format(
+                ResponseFormat::json_schema(
+                    "answer",
+                    json!({
+                        "type": "object", "properties": {"a": {"type": "string"}},
+                        "required": ["a"], "additionalProperties": false
+                    }),
+                )
+                .strict(true),
+            ),
         ),
     ];
     if vision {
@@ -208,9 +218,13 @@ async fn anthropic_requests_conform_to_the_anthropic_spec() {
         "tool choice and no parallel calls",
         vec![Message::user("Weather in Paris?")],
         CallOptions::new()
-            .extra("tools", json!([{"type": "function", "function": {"name": "weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]))
-            .extra("tool_choice", json!({"type": "function", "function": {"name": "weather"}}))
-            .extra("parallel_tool_calls", false)
+            .tools([Tool::new(
+                "weather",
+                "Weather",
+                json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            )])
+            .tool_choice(ToolChoice::Named("weather".into()))
+            .parallel_tool_calls(false)
             .extra("user", "user-42"),
     ));
     let count = cases.len() * 2;

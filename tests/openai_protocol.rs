@@ -730,7 +730,7 @@ async fn quirks_from_the_manifest_are_applied() {
     let (client, _) = client_with(deployment);
     client
         .ainvoke(&user(), Model::ScalewayQwen3_235bA22bInstruct2507)
-        .response_format(serde_json::json!({"type": "json_object"}))
+        .response_format(llmax::ResponseFormat::JsonObject)
         .await
         .unwrap();
     let body: serde_json::Value = server.received_requests().await.unwrap()[0]

@@ -18,7 +18,7 @@
 use std::path::PathBuf;
 
 use llmax::schema::strict_schema;
-use llmax::{Deployment, LlmSchema, Message, Model, MultiAIClient, Provider};
+use llmax::{Deployment, LlmSchema, Message, Model, MultiAIClient, Provider, ResponseFormat, Tool};
 use llmax_tests::{Verdict, VerdictProxy};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -636,23 +636,24 @@ fn enabled() -> bool {
     on
 }
 
-fn response_format(case: &Case) -> Value {
+fn response_format(case: &Case) -> ResponseFormat {
+    ResponseFormat::json_schema(case.name, case.schema.clone()).strict(true)
+}
+
+fn response_format_json(case: &Case) -> Value {
     json!({
         "type": "json_schema",
         "json_schema": {"name": case.name, "strict": true, "schema": case.schema},
     })
 }
 
-fn tools(case: &Case) -> Value {
-    json!([{
-        "type": "function",
-        "function": {
-            "name": case.name,
-            "description": case.description.unwrap_or(case.name),
-            "parameters": case.schema,
-            "strict": true,
-        },
-    }])
+fn tool(case: &Case) -> Tool {
+    Tool {
+        name: case.name.to_owned(),
+        description: Some(case.description.unwrap_or(case.name).to_owned()),
+        parameters: case.schema.clone(),
+        strict: true,
+    }
 }
 
 fn assert_verdicts(verdicts: &[Verdict], expected: usize, what: &str) {
@@ -685,7 +686,7 @@ async fn the_openai_spec_accepts_strict_schemas_as_response_format_and_tools() {
                 .await;
             let _ = client
                 .ainvoke(&messages, Model::Gpt4o)
-                .extra("tools", tools(case))
+                .tools([tool(case)])
                 .await;
         }
         let verdicts = proxy.take();
@@ -701,11 +702,11 @@ async fn the_openai_spec_accepts_strict_schemas_as_response_format_and_tools() {
         }
 
         // The mock does validate these fields: wrong types are refused.
-        let mut invalid = response_format(&cases[0]);
+        let mut invalid = response_format_json(&cases[0]);
         invalid["json_schema"]["strict"] = json!("yes");
         let _ = client
             .ainvoke(&messages, Model::Gpt4o)
-            .response_format(invalid)
+            .extra("response_format", invalid)
             .await;
         let _ = client
             .ainvoke(&messages, Model::Gpt4o)
@@ -740,7 +741,7 @@ async fn the_anthropic_spec_accepts_strict_schemas_as_tool_input_schemas() {
     for case in &cases {
         let _ = client
             .ainvoke(&messages, Model::Claude4_5Sonnet)
-            .extra("tools", tools(case))
+            .tools([tool(case)])
             .await;
     }
     let verdicts = proxy.take();
@@ -751,11 +752,11 @@ async fn the_anthropic_spec_accepts_strict_schemas_as_tool_input_schemas() {
     }
 
     // The mock does validate the schema's root: not an object, refused.
-    let mut invalid = tools(&cases[0]);
-    invalid[0]["function"]["parameters"] = json!({"type": "array", "items": {"type": "string"}});
+    let mut invalid = tool(&cases[0]);
+    invalid.parameters = json!({"type": "array", "items": {"type": "string"}});
     let _ = client
         .ainvoke(&messages, Model::Claude4_5Sonnet)
-        .extra("tools", invalid)
+        .tools([invalid])
         .await;
     let verdicts = proxy.take();
     assert_eq!(verdicts.len(), 1);

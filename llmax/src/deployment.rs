@@ -3,10 +3,9 @@
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
 use crate::catalog::{Auth, ModelId, ModelInfo, Price, ProviderId, ProviderSpec, Quirks};
-use crate::error::{Error, Result};
+use crate::error::{ConfigErrorKind, Error, Result};
 
 /// A model served by a provider: the Python llmax's `Deployment`.
 ///
@@ -124,13 +123,16 @@ impl Deployment {
         let here = || format!("deployment of `{}` on `{}`", model.name, provider.name);
         let price = model.price_on(provider).ok_or_else(|| {
             let serving: Vec<&str> = model.offers.iter().map(|offer| offer.provider).collect();
-            Error::Config(format!(
-                "{}: provider `{}` does not serve model `{}` (served by: {})",
-                here(),
-                provider.name,
-                model.name,
-                serving.join(", ")
-            ))
+            Error::config(
+                ConfigErrorKind::UnservedModel,
+                format!(
+                    "{}: provider `{}` does not serve model `{}` (served by: {})",
+                    here(),
+                    provider.name,
+                    model.name,
+                    serving.join(", ")
+                ),
+            )
         })?;
         let missing: Vec<&str> = provider
             .required
@@ -139,12 +141,15 @@ impl Deployment {
             .filter(|field| self.field(field).is_none())
             .collect();
         if !missing.is_empty() {
-            return Err(Error::Config(format!(
-                "{}: {} requires {}",
-                here(),
-                provider.name,
-                missing.join(" and ")
-            )));
+            return Err(Error::config(
+                ConfigErrorKind::MissingField,
+                format!(
+                    "{}: {} requires {}",
+                    here(),
+                    provider.name,
+                    missing.join(" and ")
+                ),
+            ));
         }
         let base_url = if provider.base_urls.is_empty() {
             String::new()
@@ -159,28 +164,37 @@ impl Deployment {
                         .iter()
                         .map(|template| template_fields(template).join(" and "))
                         .collect();
-                    Error::Config(format!(
-                        "{}: {} needs {}",
-                        here(),
-                        provider.name,
-                        options.join(", or ")
-                    ))
+                    Error::config(
+                        ConfigErrorKind::MissingField,
+                        format!(
+                            "{}: {} needs {}",
+                            here(),
+                            provider.name,
+                            options.join(", or ")
+                        ),
+                    )
                 })?
         };
         let base_url = base_url.trim_end_matches('/').to_owned();
         if !base_url.is_empty() {
             check_url(&base_url).map_err(|why| {
-                Error::Config(format!("{}: invalid URL `{base_url}`: {why}", here()))
+                Error::config(
+                    ConfigErrorKind::InvalidUrl,
+                    format!("{}: invalid URL `{base_url}`: {why}", here()),
+                )
             })?;
         }
         let mut query = Vec::with_capacity(provider.query.len());
         for (name, template) in provider.query {
             let value = self.render(template).ok_or_else(|| {
-                Error::Config(format!(
-                    "{}: query parameter `{name}` needs {}",
-                    here(),
-                    template_fields(template).join(" and ")
-                ))
+                Error::config(
+                    ConfigErrorKind::MissingField,
+                    format!(
+                        "{}: query parameter `{name}` needs {}",
+                        here(),
+                        template_fields(template).join(" and ")
+                    ),
+                )
             })?;
             query.push(((*name).to_owned(), value));
         }
@@ -191,10 +205,13 @@ impl Deployment {
                 Some(var) => match std::env::var(var) {
                     Ok(key) if !key.is_empty() => Some(SecretString::from(key)),
                     _ => {
-                        return Err(Error::Config(format!(
-                            "{}: no API key (set it on the deployment, or in {var})",
-                            here()
-                        )));
+                        return Err(Error::config(
+                            ConfigErrorKind::MissingApiKey,
+                            format!(
+                                "{}: no API key (set it on the deployment, or in {var})",
+                                here()
+                            ),
+                        ));
                     }
                 },
                 // Self-hosted servers often take no key.
@@ -292,19 +309,4 @@ impl fmt::Debug for Resolved {
             .field("wire_model", &self.wire_model)
             .finish_non_exhaustive()
     }
-}
-
-/// A deployment as written in a configuration file (see
-/// [`MultiAIClient::from_config`](crate::MultiAIClient::from_config)).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DeploymentConfig {
-    pub model: String,
-    pub provider: String,
-    pub deployment_name: Option<String>,
-    pub api_key: Option<String>,
-    pub endpoint: Option<String>,
-    pub api_version: Option<String>,
-    pub project_id: Option<String>,
-    pub region: Option<String>,
 }

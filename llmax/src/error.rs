@@ -17,8 +17,13 @@ use crate::response::Usage;
 #[non_exhaustive]
 pub enum Error {
     /// The client or a deployment is misconfigured; nothing was sent.
-    #[error("configuration error: {0}")]
-    Config(String),
+    #[error("configuration error: {message}")]
+    Config {
+        /// What kind of mistake it is.
+        kind: ConfigErrorKind,
+        /// What is wrong, and where.
+        message: String,
+    },
 
     /// A model or provider name that the catalog does not know.
     #[error(transparent)]
@@ -75,6 +80,9 @@ pub enum Error {
         message: String,
         /// The start of the offending bytes (lossy UTF-8, truncated).
         snippet: String,
+        /// The parser's error, where there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// A stream that ended before the provider said it was done.
@@ -158,6 +166,28 @@ impl Error {
             provider,
             message: message.into(),
             snippet: snippet(bytes),
+            source: None,
+        }
+    }
+
+    /// A decode error that keeps the parser's error as its source.
+    pub(crate) fn decode_source(
+        provider: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+        bytes: &[u8],
+    ) -> Error {
+        Error::Decode {
+            provider,
+            message: source.to_string(),
+            snippet: snippet(bytes),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub(crate) fn config(kind: ConfigErrorKind, message: impl Into<String>) -> Error {
+        Error::Config {
+            kind,
+            message: message.into(),
         }
     }
 }
@@ -168,14 +198,40 @@ impl From<ProviderError> for Error {
     }
 }
 
+/// What kind of configuration mistake an [`Error::Config`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// A deployment misses a field its provider requires (Azure's
+    /// `endpoint`, Scaleway's `endpoint` or `project_id`...).
+    MissingField,
+    /// The provider does not serve the deployed model.
+    UnservedModel,
+    /// No API key on the deployment nor in the provider's environment variable.
+    MissingApiKey,
+    /// The API key cannot be sent (characters not allowed in a header).
+    InvalidApiKey,
+    /// A base URL that is not a valid `http`/`https` URL.
+    InvalidUrl,
+    /// Two deployments of the same model.
+    DuplicateDeployment,
+    /// A configuration file that cannot be read or parsed, or names an
+    /// unset environment variable.
+    ConfigFile,
+    /// The HTTP client or the blocking runtime could not be built.
+    Runtime,
+}
+
 /// The phase of a call that timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TimeoutPhase {
     /// Opening the connection.
     Connect,
-    /// The whole request (non-streamed), or the wait for a stream's headers.
+    /// The wait for the response's status and headers, once connected.
     Request,
+    /// Reading a whole (non-streamed) response body.
+    Body,
     /// The wait between two chunks of a stream.
     StreamIdle,
 }
@@ -184,7 +240,8 @@ impl std::fmt::Display for TimeoutPhase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             TimeoutPhase::Connect => "connecting",
-            TimeoutPhase::Request => "the request",
+            TimeoutPhase::Request => "waiting for the response",
+            TimeoutPhase::Body => "reading the response body",
             TimeoutPhase::StreamIdle => "waiting for the next stream chunk",
         })
     }

@@ -8,9 +8,9 @@ extern crate self as llmax;
 pub mod catalog;
 mod client;
 mod deployment;
+mod engine;
 mod error;
 mod message;
-mod mock;
 mod options;
 mod protocol;
 mod response;
@@ -19,6 +19,7 @@ mod sse;
 mod stream;
 mod structured;
 mod tools;
+mod transport;
 pub mod usage;
 
 pub use catalog::{Price, Usd};
@@ -27,10 +28,10 @@ pub use client::{
     Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
-pub use error::{Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
+pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
 pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
-pub use options::{CacheBreakpoint, CallOptions, PromptCache};
+pub use options::{CacheBreakpoint, CallOptions, JsonSchemaFormat, PromptCache, ResponseFormat};
 pub use response::{
     AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
 };

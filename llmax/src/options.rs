@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::schema::LlmSchema;
+use crate::tools::{Tool, ToolChoice};
+
 /// Options of one call. Every setter is also available on the call
 /// builders returned by [`MultiAIClient::ainvoke`](crate::MultiAIClient::ainvoke)
 /// and friends.
@@ -44,9 +47,20 @@ pub struct CallOptions {
     pub stop: Option<Vec<String>>,
     /// A seed for reproducible sampling.
     pub seed: Option<i64>,
-    /// The `response_format` value, e.g. `{"type": "json_object"}`.
-    pub response_format: Option<Value>,
-    /// Any other field, passed through to the API body untouched.
+    /// The shape of the answer: free text, any JSON object, or JSON that
+    /// follows a schema. Each protocol writes it its own way (OpenAI's
+    /// `response_format`; Anthropic has none and drops it with a warning).
+    pub response_format: Option<ResponseFormat>,
+    /// Tools the model may call, written in each protocol's own shape.
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools in one answer (`None`: the
+    /// provider's default).
+    pub parallel_tool_calls: Option<bool>,
+    /// Any other field, passed through to the API body untouched: llmax
+    /// neither reads nor translates it, so it must be in the shape of the
+    /// provider's API.
     pub extra: Map<String, Value>,
     /// The whole-request timeout (non-streamed calls, and a stream's
     /// headers); `None`: the client's default.
@@ -113,6 +127,9 @@ impl Default for CallOptions {
             stop: None,
             seed: None,
             response_format: None,
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
             extra: Map::new(),
             timeout: None,
             stream_idle_timeout: None,
@@ -156,8 +173,12 @@ impl CallOptions {
         top_p: f64 => Some(top_p);
         /// Sets the seed.
         seed: i64 => Some(seed);
-        /// Sets `response_format`.
-        response_format: Value => Some(response_format);
+        /// Sets the shape of the answer.
+        response_format: ResponseFormat => Some(response_format);
+        /// Sets whether and which tool the model must call.
+        tool_choice: ToolChoice => Some(tool_choice);
+        /// Sets whether the model may call several tools in one answer.
+        parallel_tool_calls: bool => Some(parallel_tool_calls);
         /// Sets the whole-request timeout.
         timeout: Duration => Some(timeout);
         /// Sets the longest wait between two stream chunks.
@@ -175,11 +196,109 @@ impl CallOptions {
         self
     }
 
+    /// Adds tools the model may call.
+    #[must_use]
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
     /// Adds a field passed through to the API body untouched (it wins over
     /// the typed options if both set the same field).
     #[must_use]
     pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra.insert(key.into(), value.into());
         self
+    }
+}
+
+/// The shape of a model's answer.
+///
+/// ```
+/// use llmax::{CallOptions, ResponseFormat};
+///
+/// // Any JSON object (OpenAI's JSON mode).
+/// let options = CallOptions::new().response_format(ResponseFormat::JsonObject);
+/// // JSON that follows a schema, from a type.
+/// #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+/// struct Answer {
+///     city: String,
+/// }
+/// let options = CallOptions::new().response_format(ResponseFormat::of::<Answer>());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ResponseFormat {
+    /// Free text (the default of every provider).
+    Text,
+    /// Any JSON object.
+    JsonObject,
+    /// JSON that follows a JSON Schema.
+    JsonSchema(JsonSchemaFormat),
+}
+
+/// A named JSON Schema for [`ResponseFormat::JsonSchema`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct JsonSchemaFormat {
+    /// The schema's name (OpenAI requires one: letters, digits, `_`, `-`).
+    pub name: String,
+    /// What the answer is, for the model.
+    pub description: Option<String>,
+    /// The JSON Schema.
+    pub schema: Value,
+    /// Whether the provider must follow the schema exactly (OpenAI's strict
+    /// mode; every [`LlmSchema`] schema qualifies).
+    pub strict: bool,
+}
+
+impl ResponseFormat {
+    /// JSON that follows `schema`, not strict.
+    pub fn json_schema(name: impl Into<String>, schema: Value) -> ResponseFormat {
+        ResponseFormat::JsonSchema(JsonSchemaFormat {
+            name: name.into(),
+            description: None,
+            schema,
+            strict: false,
+        })
+    }
+
+    /// JSON that follows the strict schema of `T`, named and described
+    /// after it.
+    pub fn of<T: LlmSchema>() -> ResponseFormat {
+        ResponseFormat::JsonSchema(JsonSchemaFormat {
+            name: T::llm_name().to_owned(),
+            description: T::llm_description().map(str::to_owned),
+            schema: T::llm_schema(),
+            strict: true,
+        })
+    }
+
+    /// Sets whether the schema must be followed exactly (OpenAI's strict
+    /// mode); no effect on other formats.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> ResponseFormat {
+        if let ResponseFormat::JsonSchema(format) = &mut self {
+            format.strict = strict;
+        }
+        self
+    }
+
+    /// Sets the description of the answer, for the model; no effect on
+    /// other formats.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> ResponseFormat {
+        if let ResponseFormat::JsonSchema(format) = &mut self {
+            format.description = Some(description.into());
+        }
+        self
+    }
+
+    /// The schema asked for, if any.
+    pub fn schema(&self) -> Option<&Value> {
+        match self {
+            ResponseFormat::JsonSchema(format) => Some(&format.schema),
+            _ => None,
+        }
     }
 }

@@ -4,21 +4,19 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::Stream;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
-use crate::catalog::Price;
+use crate::engine::Accounting;
 use crate::error::{Error, Result, TimeoutPhase};
 use crate::protocol::{Flow, StreamDecoder};
-use crate::response::{StreamChunk, Usage};
+use crate::response::StreamChunk;
 use crate::sse::Framer;
-use crate::usage::{UsageHooks, UsageRecord};
+use crate::transport::ByteStream;
 
 /// The largest SSE event llmax buffers; a peer sending more without ending
 /// an event gets a decode error instead of all the memory.
@@ -88,48 +86,9 @@ impl Stream for ChatStream {
     }
 }
 
-/// What a call needs to report its usage once.
-pub(crate) struct Accounting {
-    pub hooks: Arc<dyn UsageHooks>,
-    pub model: &'static str,
-    pub provider: &'static str,
-    pub operation: String,
-    pub price: Price,
-    pub started: Instant,
-    pub attempts: u32,
-    pub time_to_first_token: Option<Duration>,
-}
-
-impl Accounting {
-    pub fn record(&self, usage: Usage, succeeded: bool) -> UsageRecord {
-        UsageRecord {
-            cost: usage.cost(&self.price),
-            model: self.model,
-            provider: self.provider,
-            operation: self.operation.clone(),
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-            cached_input_tokens: usage.cached_input_tokens,
-            cache_write_tokens: usage.cache_write_tokens,
-            reasoning_tokens: usage.reasoning_tokens,
-            duration: self.started.elapsed(),
-            time_to_first_token: self.time_to_first_token,
-            attempts: self.attempts,
-            succeeded,
-        }
-    }
-
-    /// The future that reports the record; owns everything it needs.
-    pub fn report(self, usage: Usage, succeeded: bool) -> BoxFuture<'static, ()> {
-        let record = self.record(usage, succeeded);
-        let hooks = self.hooks;
-        Box::pin(async move { hooks.increment_usage(record).await })
-    }
-}
-
 /// A live SSE stream being decoded.
 pub(crate) struct Live {
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    body: ByteStream,
     framer: Framer,
     body_done: bool,
     decoder: Box<dyn StreamDecoder>,
@@ -150,14 +109,14 @@ pub(crate) struct Live {
 
 impl Live {
     pub fn new(
-        body: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+        body: ByteStream,
         decoder: Box<dyn StreamDecoder>,
         provider: &'static str,
         idle: Duration,
         accounting: Accounting,
     ) -> Live {
         Live {
-            body: Box::pin(body),
+            body,
             framer: Framer::new(MAX_LINE_BYTES, MAX_EVENT_BYTES),
             body_done: false,
             decoder,
@@ -279,14 +238,7 @@ impl Stream for Live {
                     this.drain_events();
                 }
                 Poll::Ready(Some(Err(source))) => {
-                    let error = if source.is_timeout() {
-                        Error::Timeout {
-                            phase: TimeoutPhase::Request,
-                            after: this.idle,
-                        }
-                    } else {
-                        this.interrupted(format!("connection error: {source}"))
-                    };
+                    let error = this.interrupted(format!("connection error: {source}"));
                     this.fail(error);
                 }
                 Poll::Ready(None) => {
@@ -320,57 +272,6 @@ impl Drop for Live {
                 let usage = self.decoder.usage().unwrap_or_default();
                 accounting.report(usage, false)
             }
-            (None, Some(report)) => report,
-            (None, None) => return,
-        };
-        spawn_report(report);
-    }
-}
-
-/// Chunks known in advance (the mock provider), accounted like a live
-/// stream: once at the end, or once when dropped early.
-pub(crate) struct Replay {
-    chunks: VecDeque<StreamChunk>,
-    usage: Usage,
-    accounting: Option<Accounting>,
-    report: Option<BoxFuture<'static, ()>>,
-}
-
-impl Replay {
-    pub fn new(chunks: Vec<StreamChunk>, usage: Usage, accounting: Accounting) -> Replay {
-        Replay {
-            chunks: chunks.into(),
-            usage,
-            accounting: Some(accounting),
-            report: None,
-        }
-    }
-}
-
-impl Stream for Replay {
-    type Item = Result<StreamChunk>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if let Some(chunk) = this.chunks.pop_front() {
-            return Poll::Ready(Some(Ok(chunk)));
-        }
-        if let Some(accounting) = this.accounting.take() {
-            this.report = Some(accounting.report(this.usage, true));
-        }
-        if let Some(report) = this.report.as_mut() {
-            ready!(report.as_mut().poll(cx));
-            this.report = None;
-        }
-        Poll::Ready(None)
-    }
-}
-
-impl Drop for Replay {
-    fn drop(&mut self) {
-        let report = match (self.accounting.take(), self.report.take()) {
-            // Dropped before the end: only what was read counts as sent.
-            (Some(accounting), _) => accounting.report(self.usage, false),
             (None, Some(report)) => report,
             (None, None) => return,
         };

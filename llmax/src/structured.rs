@@ -6,13 +6,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::Stream;
-use serde_json::json;
 
-use crate::catalog::Protocol;
-use crate::deployment::Resolved;
 use crate::error::{Error, Result};
 use crate::message::Message;
-use crate::options::CallOptions;
+use crate::options::{CallOptions, ResponseFormat};
 use crate::response::{ChatResponse, FinishReason, StreamChunk};
 use crate::schema::LlmSchema;
 use crate::stream::ChatStream;
@@ -32,43 +29,21 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
-    pub fn of(resolved: &Resolved) -> Dialect {
-        let capabilities = resolved.model.capabilities;
-        match resolved.provider.protocol {
-            Protocol::Anthropic => Dialect::ForcedTool,
-            // The mock follows any schema.
-            Protocol::Mock => Dialect::JsonSchema,
-            _ if capabilities.json_schema => Dialect::JsonSchema,
-            _ if capabilities.json_object => Dialect::JsonMode,
-            _ => Dialect::Prompt,
-        }
-    }
-
     /// Sets the options that ask for a `T`.
     pub fn apply<T: LlmSchema>(self, options: &mut CallOptions) {
-        let schema = T::llm_schema();
         match self {
             Dialect::JsonSchema => {
-                let mut format = json!({"name": T::llm_name(), "strict": true, "schema": schema});
-                if let Some(description) = T::llm_description() {
-                    format["description"] = json!(description);
-                }
-                options.response_format =
-                    Some(json!({"type": "json_schema", "json_schema": format}));
+                options.response_format = Some(ResponseFormat::of::<T>());
             }
             Dialect::ForcedTool => {
-                options
-                    .extra
-                    .insert("tools".into(), json!([Tool::of::<T>().to_openai()]));
-                let choice = ToolChoice::Named(T::llm_name().to_owned());
-                options
-                    .extra
-                    .insert("tool_choice".into(), choice.to_openai());
+                options.tools = vec![Tool::of::<T>()];
+                options.tool_choice = Some(ToolChoice::Named(T::llm_name().to_owned()));
             }
             Dialect::JsonMode | Dialect::Prompt => {
                 if self == Dialect::JsonMode {
-                    options.response_format = Some(json!({"type": "json_object"}));
+                    options.response_format = Some(ResponseFormat::JsonObject);
                 }
+                let schema = T::llm_schema();
                 let instruction = format!(
                     "Answer with a JSON object, and nothing else, that follows this JSON Schema:\n{schema}"
                 );

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::catalog::Usd;
 use crate::error::{Error, Result};
@@ -75,19 +75,6 @@ impl Tool {
             strict: false,
         }
     }
-
-    /// The OpenAI `tools` entry; the Anthropic adapter translates it to
-    /// `name` / `description` / `input_schema`.
-    pub fn to_openai(&self) -> Value {
-        let mut function = json!({"name": self.name, "parameters": self.parameters});
-        if let Some(description) = &self.description {
-            function["description"] = json!(description);
-        }
-        if self.strict {
-            function["strict"] = json!(true);
-        }
-        json!({"type": "function", "function": function})
-    }
 }
 
 /// Whether and which tool the model must call.
@@ -102,18 +89,6 @@ pub enum ToolChoice {
     None,
     /// The model must call this tool.
     Named(String),
-}
-
-impl ToolChoice {
-    /// The OpenAI `tool_choice` value (translated for Anthropic).
-    pub fn to_openai(&self) -> Value {
-        match self {
-            ToolChoice::Auto => json!("auto"),
-            ToolChoice::Required => json!("required"),
-            ToolChoice::None => json!("none"),
-            ToolChoice::Named(name) => json!({"type": "function", "function": {"name": name}}),
-        }
-    }
 }
 
 impl ToolCall {

@@ -136,6 +136,8 @@ pub enum Reply {
         /// Repeated forever.
         piece: Vec<u8>,
     },
+    /// No answer at all, with the connection open.
+    Silent,
     /// Headers, then the body pieces, then silence with the connection open.
     Stall {
         /// Content type.
@@ -375,6 +377,9 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             loop {
                 socket.write_all(&piece).await?;
             }
+        }
+        Reply::Silent => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
         }
         Reply::Stall {
             content_type,

@@ -13,8 +13,9 @@
 //!   merged, as the API requires;
 //! - `max_tokens` is required: the option, else the model's maximum output
 //!   from the manifest; `stop` becomes `stop_sequences`;
-//! - OpenAI-style `tools` and `tool_choice` (given with `extra`) are
-//!   translated, `user` becomes `metadata.user_id`;
+//! - tools, tool choice and `parallel_tool_calls: false` are written in
+//!   Anthropic's shapes; `user` (given with `extra`) becomes
+//!   `metadata.user_id`;
 //! - options with no Anthropic meaning (`seed`, `response_format`,
 //!   `frequency_penalty`, `presence_penalty`, `logprobs`, `top_logprobs`,
 //!   `logit_bias`, `stream_options`) are dropped with a `tracing` warning;
@@ -36,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::message::{Content, ContentPart, FunctionCall, Message, ToolCall};
 use crate::options::{CacheBreakpoint, CallOptions, PromptCache};
 use crate::response::{AssistantMessage, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage};
+use crate::tools::Tool;
 
 /// `max_tokens` when neither the call nor the manifest gives one.
 const FALLBACK_MAX_TOKENS: u32 = 4096;
@@ -176,62 +178,20 @@ impl Serialize for Turns<'_> {
     }
 }
 
-/// A JSON object with one entry set: replaced where the key already is,
-/// appended otherwise.
-struct Patched<'a, V> {
-    map: &'a Map<String, Value>,
-    key: &'static str,
-    value: V,
-}
-
-impl<V: Serialize> Serialize for Patched<'_, V> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut out = serializer.serialize_map(None)?;
-        let mut replaced = false;
-        for (key, value) in self.map {
-            if key == self.key {
-                out.serialize_entry(key, &self.value)?;
-                replaced = true;
-            } else {
-                out.serialize_entry(key, value)?;
-            }
-        }
-        if !replaced {
-            out.serialize_entry(self.key, &self.value)?;
-        }
-        out.end()
-    }
-}
-
-/// The `tools` array: OpenAI `{"type": "function", "function": {...}}`
-/// entries translated, others as they are; `cache` marks the last.
+/// The `tools` array, from the typed tools; `cache` marks the last.
 struct Tools<'a> {
-    tools: &'a [Value],
+    tools: &'a [Tool],
     cache: bool,
 }
 
 #[derive(Serialize)]
-struct TranslatedTool<'a> {
-    name: Option<&'a Value>,
+struct WireTool<'a> {
+    name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'a Value>,
-    input_schema: Schema<'a>,
+    description: Option<&'a str>,
+    input_schema: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     cache_control: Option<CacheControl>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Schema<'a> {
-    Given(&'a Value),
-    Object(AnyObject),
-}
-
-/// `{"type": "object"}`.
-#[derive(Serialize)]
-struct AnyObject {
-    #[serde(rename = "type")]
-    kind: &'static str,
 }
 
 impl Serialize for Tools<'_> {
@@ -239,39 +199,21 @@ impl Serialize for Tools<'_> {
         let mut seq = serializer.serialize_seq(Some(self.tools.len()))?;
         let last = self.tools.len().wrapping_sub(1);
         for (index, tool) in self.tools.iter().enumerate() {
-            let cache = self.cache && index == last;
-            match tool.get("function") {
-                Some(function) => seq.serialize_element(&TranslatedTool {
-                    name: function.get("name"),
-                    description: function.get("description"),
-                    input_schema: match function.get("parameters") {
-                        Some(schema) => Schema::Given(schema),
-                        None => Schema::Object(AnyObject { kind: "object" }),
-                    },
-                    cache_control: cache.then_some(CacheControl::Ephemeral),
-                })?,
-                None => match tool {
-                    Value::Object(map) if cache => seq.serialize_element(&Patched {
-                        map,
-                        key: "cache_control",
-                        value: CacheControl::Ephemeral,
-                    })?,
-                    _ => seq.serialize_element(tool)?,
-                },
-            }
+            seq.serialize_element(&WireTool {
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                input_schema: &tool.parameters,
+                cache_control: (self.cache && index == last).then_some(CacheControl::Ephemeral),
+            })?;
         }
         seq.end()
     }
 }
 
-/// `tool_choice`, translated from OpenAI's shapes.
+/// `tool_choice`: `{"type": mode}` or `{"type": "tool", "name": name}`.
 enum ToolChoice<'a> {
-    /// `{"type": mode}`.
     Mode(&'static str),
-    /// `{"type": "tool", "name": name}`.
-    Tool(&'a Value),
-    /// An object given in Anthropic's shape.
-    Given(&'a Map<String, Value>),
+    Tool(&'a str),
 }
 
 /// `tool_choice` with `disable_parallel_tool_use` set when asked.
@@ -285,7 +227,7 @@ struct TypedChoice<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a Value>,
+    name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     disable_parallel_tool_use: Option<bool>,
 }
@@ -293,27 +235,16 @@ struct TypedChoice<'a> {
 impl Serialize for ChoiceOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let disable_parallel_tool_use = self.disable_parallel.then_some(true);
-        match self.choice {
-            ToolChoice::Mode(kind) => TypedChoice {
-                kind,
-                name: None,
-                disable_parallel_tool_use,
-            }
-            .serialize(serializer),
-            ToolChoice::Tool(name) => TypedChoice {
-                kind: "tool",
-                name: Some(name),
-                disable_parallel_tool_use,
-            }
-            .serialize(serializer),
-            ToolChoice::Given(map) if self.disable_parallel => Patched {
-                map,
-                key: "disable_parallel_tool_use",
-                value: true,
-            }
-            .serialize(serializer),
-            ToolChoice::Given(map) => map.serialize(serializer),
+        let (kind, name) = match self.choice {
+            ToolChoice::Mode(kind) => (kind, None),
+            ToolChoice::Tool(name) => ("tool", Some(name)),
+        };
+        TypedChoice {
+            kind,
+            name,
+            disable_parallel_tool_use,
         }
+        .serialize(serializer)
     }
 }
 
@@ -321,11 +252,8 @@ impl Serialize for ChoiceOut<'_> {
 /// llmax sets (the caller's value wins, in the field's place).
 #[derive(Default)]
 struct Extras<'a> {
-    tools: Option<&'a Value>,
-    tool_choice: Option<&'a Value>,
     n: Option<&'a Value>,
     user: Option<&'a Value>,
-    parallel: Option<&'a Value>,
     /// Bit `i` set: `DROPPED[i]` was given.
     dropped: u32,
     model: Option<&'a Value>,
@@ -344,11 +272,8 @@ impl<'a> Extras<'a> {
         let mut extras = Extras::default();
         for (key, value) in extra {
             let slot = match key.as_str() {
-                "tools" => &mut extras.tools,
-                "tool_choice" => &mut extras.tool_choice,
                 "n" => &mut extras.n,
                 "user" => &mut extras.user,
-                "parallel_tool_calls" => &mut extras.parallel,
                 "model" => &mut extras.model,
                 "max_tokens" => &mut extras.max_tokens,
                 "system" => &mut extras.system,
@@ -394,7 +319,9 @@ impl Body<'_> {
     /// dropped by llmax, and not replacing one of its fields.
     fn passes(&self, key: &str) -> bool {
         match key {
-            "tools" | "tool_choice" | "n" | "user" | "parallel_tool_calls" => false,
+            "n" | "user" => false,
+            "tools" => self.tools.is_none(),
+            "tool_choice" => self.tool_choice.is_none(),
             "model" | "max_tokens" | "messages" => false,
             "system" => self.system.is_empty(),
             "temperature" => self.temperature.is_none(),
@@ -551,15 +478,13 @@ pub(crate) fn body(
     } else {
         Extras::sort(&options.extra)
     };
-    let tools = match extras.tools {
-        Some(Value::Array(tools)) => Some(tools.as_slice()),
-        Some(_) => return Err(invalid("`tools` must be an array".to_owned())),
-        None => None,
-    };
-    let tool_choice = extras
-        .tool_choice
-        .map(|choice| translate_tool_choice(choice, &invalid))
-        .transpose()?;
+    let tools = (!options.tools.is_empty()).then_some(options.tools.as_slice());
+    let tool_choice = options.tool_choice.as_ref().map(|choice| match choice {
+        crate::tools::ToolChoice::Auto => ToolChoice::Mode("auto"),
+        crate::tools::ToolChoice::Required => ToolChoice::Mode("any"),
+        crate::tools::ToolChoice::None => ToolChoice::Mode("none"),
+        crate::tools::ToolChoice::Named(name) => ToolChoice::Tool(name),
+    });
     if let Some(n) = extras.n
         && n.as_u64() != Some(1)
     {
@@ -640,7 +565,7 @@ pub(crate) fn body(
         .top_p
         .map(|top_p| super::finite(model, "top_p", top_p))
         .transpose()?;
-    let disable_parallel = extras.parallel == Some(&Value::Bool(false));
+    let disable_parallel = options.parallel_tool_calls == Some(false);
     let tool_choice = match tool_choice {
         Some(choice) => Some(choice),
         None if disable_parallel => Some(ToolChoice::Mode("auto")),
@@ -835,31 +760,6 @@ fn tool_use_block<'a>(call: &'a ToolCall, invalid: &impl Fn(String) -> Error) ->
     })
 }
 
-/// OpenAI string and `{"function": {"name": ...}}` choices to Anthropic's;
-/// other objects pass as they are.
-fn translate_tool_choice<'a>(
-    choice: &'a Value,
-    invalid: &impl Fn(String) -> Error,
-) -> Result<ToolChoice<'a>> {
-    Ok(match choice {
-        Value::String(mode) => match mode.as_str() {
-            "auto" => ToolChoice::Mode("auto"),
-            "required" | "any" => ToolChoice::Mode("any"),
-            "none" => ToolChoice::Mode("none"),
-            other => return Err(invalid(format!("unknown tool_choice `{other}`"))),
-        },
-        Value::Object(object) => match object.get("function").and_then(|f| f.get("name")) {
-            Some(name) => ToolChoice::Tool(name),
-            None => ToolChoice::Given(object),
-        },
-        _ => {
-            return Err(invalid(
-                "`tool_choice` must be a string or an object".to_owned(),
-            ));
-        }
-    })
-}
-
 // ---- responses ----
 
 #[derive(Deserialize)]
@@ -945,7 +845,7 @@ impl From<WireUsage> for Usage {
 /// Parses a whole Messages response.
 pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
     let wire: WireMessage = serde_json::from_slice(body)
-        .map_err(|error| Error::decode(provider, error.to_string(), body))?;
+        .map_err(|error| Error::decode_source(provider, error, body))?;
     let mut message = AssistantMessage::default();
     for block in wire.content {
         match block.kind.as_str() {
@@ -1240,16 +1140,14 @@ mod tests {
                 "model",
                 "max_tokens",
                 "messages",
-                "tools",
                 "top_k",
+                "tools",
                 "metadata",
                 "thinking"
             ]
         );
         assert_eq!(body["max_tokens"], 9);
-        assert_eq!(
-            body["tools"][0]["cache_control"],
-            json!({"type": "ephemeral"})
-        );
+        // `extra` is a pass-through: its tools are sent untouched.
+        assert_eq!(body["tools"], json!([{"name": "raw", "input_schema": {}}]));
     }
 }

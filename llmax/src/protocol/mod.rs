@@ -13,12 +13,13 @@ pub(crate) mod openai;
 
 use reqwest::header::HeaderMap;
 
-use crate::catalog::Protocol;
+use crate::catalog::{ModelKind, Protocol};
 use crate::deployment::Resolved;
 use crate::error::Result;
 use crate::message::Message;
 use crate::options::CallOptions;
 use crate::response::{Choice, StreamChunk, Usage};
+use crate::structured::Dialect;
 
 /// A float option as JSON, refusing NaN and infinities (which JSON cannot
 /// carry) before anything is sent.
@@ -59,46 +60,82 @@ pub(crate) trait StreamDecoder: Send {
     fn usage(&self) -> Option<Usage>;
 }
 
-/// The adapter of a protocol.
+/// What a request asks of a provider: one endpoint of a protocol.
+///
+/// Chat is the only operation today; embeddings, transcription, speech and
+/// images come next, each as a variant with its path in each protocol that
+/// serves it, its codec, and the kind of model it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Operation {
+    /// Chat completions (streamed or not: the same endpoint).
+    Chat,
+}
+
+impl Operation {
+    /// All operations, in the order of [`Operation::index`].
+    pub const ALL: [Operation; 1] = [Operation::Chat];
+
+    /// A dense index, for per-operation tables.
+    pub const fn index(self) -> usize {
+        match self {
+            Operation::Chat => 0,
+        }
+    }
+
+    /// The kind of model the operation takes.
+    pub const fn kind(self) -> ModelKind {
+        match self {
+            Operation::Chat => ModelKind::Chat,
+        }
+    }
+
+    /// What the operation is called in errors.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Operation::Chat => "chat",
+        }
+    }
+}
+
+/// The adapter of a protocol: the codecs of its endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Adapter {
     OpenAi,
     Anthropic,
-    Mock,
 }
 
 impl Adapter {
     pub fn for_protocol(protocol: Protocol) -> Adapter {
         match protocol {
-            Protocol::OpenAi => Adapter::OpenAi,
+            // The manifest's `mock` protocol is OpenAI's wire format over
+            // the in-process mock transport (chosen with the deployment).
+            Protocol::OpenAi | Protocol::Mock => Adapter::OpenAi,
             Protocol::Anthropic => Adapter::Anthropic,
-            Protocol::Mock => Adapter::Mock,
         }
     }
 
-    /// The URL of the chat endpoint for a deployment (`None` for the
-    /// in-process mock).
-    pub fn chat_url(self, resolved: &Resolved) -> Result<Option<reqwest::Url>> {
-        let path = match self {
-            Adapter::OpenAi => "/chat/completions",
-            Adapter::Anthropic => "/v1/messages",
-            Adapter::Mock => return Ok(None),
-        };
-        let url = format!("{}{path}", resolved.base_url);
-        let mut url = reqwest::Url::parse(&url).map_err(|error| {
-            crate::Error::Config(format!(
-                "deployment of `{}` on `{}`: invalid URL `{url}`: {error}",
-                resolved.model.name, resolved.provider.name
-            ))
-        })?;
-        if !resolved.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(resolved.query.iter());
+    /// The path of an operation under the deployment's base URL, or `None`
+    /// if the protocol does not serve it.
+    pub fn path(self, operation: Operation) -> Option<&'static str> {
+        match (self, operation) {
+            (Adapter::OpenAi, Operation::Chat) => Some("/chat/completions"),
+            (Adapter::Anthropic, Operation::Chat) => Some("/v1/messages"),
         }
-        Ok(Some(url))
     }
 
-    /// The request body.
-    pub fn body(
+    /// How a typed answer is asked for from this deployment.
+    pub fn dialect(self, resolved: &Resolved) -> Dialect {
+        let capabilities = resolved.model.capabilities;
+        match self {
+            Adapter::Anthropic => Dialect::ForcedTool,
+            Adapter::OpenAi if capabilities.json_schema => Dialect::JsonSchema,
+            Adapter::OpenAi if capabilities.json_object => Dialect::JsonMode,
+            Adapter::OpenAi => Dialect::Prompt,
+        }
+    }
+
+    /// The chat request body.
+    pub fn chat_body(
         self,
         resolved: &Resolved,
         messages: &[Message],
@@ -106,28 +143,29 @@ impl Adapter {
         stream: bool,
     ) -> Result<Vec<u8>> {
         match self {
-            Adapter::OpenAi | Adapter::Mock => openai::body(resolved, messages, options, stream),
+            Adapter::OpenAi => openai::body(resolved, messages, options, stream),
             Adapter::Anthropic => anthropic::body(resolved, messages, options, stream),
         }
     }
 
-    /// Parses a whole successful response body.
-    pub fn parse(self, provider: &'static str, body: &[u8]) -> Result<Parsed> {
+    /// Parses a whole chat response body.
+    pub fn chat_parse(self, provider: &'static str, body: &[u8]) -> Result<Parsed> {
         match self {
-            Adapter::OpenAi | Adapter::Mock => openai::parse(provider, body),
+            Adapter::OpenAi => openai::parse(provider, body),
             Adapter::Anthropic => anthropic::parse(provider, body),
         }
     }
 
-    /// A decoder for one stream.
-    pub fn decoder(self, provider: &'static str) -> Box<dyn StreamDecoder> {
+    /// A decoder for one chat stream.
+    pub fn chat_decoder(self, provider: &'static str) -> Box<dyn StreamDecoder> {
         match self {
-            Adapter::OpenAi | Adapter::Mock => Box::new(openai::Decoder::new(provider)),
+            Adapter::OpenAi => Box::new(openai::Decoder::new(provider)),
             Adapter::Anthropic => Box::new(anthropic::Decoder::new(provider)),
         }
     }
 
-    /// Parses an error answer.
+    /// Parses an error answer (every protocol's error bodies are told apart
+    /// by their shape, so one parser serves all).
     pub fn error(
         self,
         provider: &'static str,

@@ -14,8 +14,9 @@ use crate::catalog::Quirks;
 use crate::deployment::Resolved;
 use crate::error::{Error, Result};
 use crate::message::{FunctionCall, Message, ToolCall};
-use crate::options::CallOptions;
+use crate::options::{CallOptions, ResponseFormat};
 use crate::response::{AssistantMessage, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage};
+use crate::tools::{Tool, ToolChoice};
 
 /// A top-level body field: a JSON value, or bytes serialized once up front
 /// (the messages, which are most of the body and need no rewriting).
@@ -37,13 +38,6 @@ impl Body {
         }
     }
 
-    fn get_mut(&mut self, name: &str) -> Option<&mut Field> {
-        self.0
-            .iter_mut()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)
-    }
-
     fn apply(&mut self, quirks: &Quirks) {
         for (from, to) in quirks.rename {
             if let Some(index) = self.0.iter().position(|(key, _)| key == from) {
@@ -57,15 +51,6 @@ impl Body {
         }
         self.0
             .retain(|(key, _)| !quirks.drop.contains(&key.as_ref()));
-        if quirks.json_object_as_json_schema
-            && let Some(Field::Value(format)) = self.get_mut("response_format")
-            && format.get("type").and_then(Value::as_str) == Some("json_object")
-        {
-            *format = json!({
-                "type": "json_schema",
-                "json_schema": {"name": "json_object", "schema": {"type": "object"}},
-            });
-        }
     }
 }
 
@@ -145,7 +130,24 @@ pub(crate) fn body(
         body.set("seed", Field::Value(seed.into()));
     }
     if let Some(format) = &options.response_format {
-        body.set("response_format", Field::Value(format.clone()));
+        let format = response_format(
+            format,
+            resolved.provider.quirks.json_object_as_json_schema
+                || resolved.model_quirks.json_object_as_json_schema,
+        );
+        body.set("response_format", Field::Value(format));
+    }
+    if !options.tools.is_empty() {
+        let tools: Vec<WireTool> = options.tools.iter().map(WireTool::from).collect();
+        let tools = serde_json::value::to_raw_value(&tools)
+            .map_err(|error| invalid(format!("tools do not serialize: {error}")))?;
+        body.set("tools", Field::Raw(tools));
+    }
+    if let Some(choice) = &options.tool_choice {
+        body.set("tool_choice", Field::Value(tool_choice(choice)));
+    }
+    if let Some(parallel) = options.parallel_tool_calls {
+        body.set("parallel_tool_calls", Field::Value(Value::Bool(parallel)));
     }
     if stream {
         body.set("stream", Field::Value(Value::Bool(true)));
@@ -160,6 +162,72 @@ pub(crate) fn body(
     body.apply(&resolved.provider.quirks);
     body.apply(&resolved.model_quirks);
     serde_json::to_vec(&body).map_err(|error| invalid(format!("body does not serialize: {error}")))
+}
+
+/// `response_format`; JSON mode becomes a schema of any object where the
+/// manifest says the server has no JSON mode.
+fn response_format(format: &ResponseFormat, json_object_as_json_schema: bool) -> Value {
+    match format {
+        ResponseFormat::Text => json!({"type": "text"}),
+        ResponseFormat::JsonObject if json_object_as_json_schema => json!({
+            "type": "json_schema",
+            "json_schema": {"name": "json_object", "schema": {"type": "object"}},
+        }),
+        ResponseFormat::JsonObject => json!({"type": "json_object"}),
+        ResponseFormat::JsonSchema(format) => {
+            let mut inner = json!({"name": format.name});
+            if let Some(description) = &format.description {
+                inner["description"] = json!(description);
+            }
+            if format.strict {
+                inner["strict"] = json!(true);
+            }
+            inner["schema"] = format.schema.clone();
+            json!({"type": "json_schema", "json_schema": inner})
+        }
+    }
+}
+
+/// A `tools` entry: `{"type": "function", "function": {...}}`.
+#[derive(Serialize)]
+pub(crate) struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunctionDef<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunctionDef<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    parameters: &'a Value,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    strict: bool,
+}
+
+impl<'a> From<&'a Tool> for WireTool<'a> {
+    fn from(tool: &'a Tool) -> WireTool<'a> {
+        WireTool {
+            kind: "function",
+            function: WireFunctionDef {
+                name: &tool.name,
+                description: tool.description.as_deref(),
+                parameters: &tool.parameters,
+                strict: tool.strict,
+            },
+        }
+    }
+}
+
+/// `tool_choice`.
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Named(name) => json!({"type": "function", "function": {"name": name}}),
+    }
 }
 
 // ---- wire types (lenient: every field optional, nulls accepted) ----
@@ -384,7 +452,7 @@ impl From<WireUsage> for Usage {
 /// Parses a whole chat-completions response.
 pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
     let wire: WireResponse = serde_json::from_slice(body)
-        .map_err(|error| Error::decode(provider, error.to_string(), body))?;
+        .map_err(|error| Error::decode_source(provider, error, body))?;
     let choices = wire
         .choices
         .into_iter()

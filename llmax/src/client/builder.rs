@@ -1,0 +1,257 @@
+//! [`ClientBuilder`]: deployments, hooks, budget, timeouts; and each
+//! deployment prepared once into an engine [`Target`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use secrecy::ExposeSecret;
+
+use super::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, MultiAIClient};
+use crate::catalog::{Auth, Protocol, Usd};
+use crate::deployment::Deployment;
+use crate::engine::{Engine, Target};
+use crate::error::{ConfigErrorKind, Error, Result};
+use crate::protocol::{Adapter, Operation};
+use crate::transport::http::Http;
+use crate::usage::{ClosureHooks, UsageHooks, UsageRecord};
+
+/// Builds a [`MultiAIClient`]: deployments, usage hooks, budget, timeouts.
+#[must_use]
+pub struct ClientBuilder {
+    deployments: Vec<Deployment>,
+    closures: ClosureHooks,
+    hooks: Option<Arc<dyn UsageHooks>>,
+    budget: Option<Usd>,
+    timeout: Duration,
+    stream_idle_timeout: Duration,
+    connect_timeout: Duration,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> ClientBuilder {
+        ClientBuilder {
+            deployments: Vec::new(),
+            closures: ClosureHooks::default(),
+            hooks: None,
+            budget: None,
+            timeout: DEFAULT_TIMEOUT,
+            stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            http: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("deployments", &self.deployments)
+            .field("budget", &self.budget)
+            .field("timeout", &self.timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// Adds a deployment.
+    pub fn deployment(mut self, deployment: Deployment) -> Self {
+        self.deployments.push(deployment);
+        self
+    }
+
+    /// Adds deployments.
+    pub fn deployments(mut self, deployments: impl IntoIterator<Item = Deployment>) -> Self {
+        self.deployments.extend(deployments);
+        self
+    }
+
+    /// Called exactly once after each call that reached a provider, with
+    /// what it used and cost.
+    pub fn increment_usage<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(UsageRecord) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.closures.set_increment(hook);
+        self
+    }
+
+    /// Called before each call when a [`budget`](Self::budget) is set: what
+    /// has been spent so far (`None`: unknown, the call goes ahead).
+    pub fn get_usage<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<Usd>> + Send + 'static,
+    {
+        self.closures.set_get(hook);
+        self
+    }
+
+    /// Uses a [`UsageHooks`] implementation (instead of closures).
+    pub fn hooks(mut self, hooks: impl UsageHooks) -> Self {
+        self.hooks = Some(Arc::new(hooks));
+        self
+    }
+
+    /// Refuses calls, before any network traffic, once `get_usage` reports
+    /// at least this much spent.
+    pub fn budget(mut self, budget: Usd) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Default time for a request: waiting for the response, and reading
+    /// a whole (non-streamed) body. A stream's chunks are bounded by
+    /// [`stream_idle_timeout`](Self::stream_idle_timeout) instead.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Default longest wait between two stream chunks.
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = timeout;
+        self
+    }
+
+    /// Time to open a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Uses this HTTP client for async calls (proxies, custom TLS...). Its
+    /// own timeouts apply on top of llmax's.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks every deployment and builds the client.
+    ///
+    /// Fails with [`Error::Config`] on a deployment that misses a field its
+    /// provider requires (Azure without `endpoint`, Scaleway with neither
+    /// `endpoint` nor `project_id`...), on a model its provider does not
+    /// serve, or on two deployments of the same model; its
+    /// [`ConfigErrorKind`] says which.
+    pub fn build(self) -> Result<MultiAIClient> {
+        let mut deployments = HashMap::with_capacity(self.deployments.len());
+        for deployment in &self.deployments {
+            let target = prepare(deployment)?;
+            let name = deployment.model().name;
+            if deployments.insert(name, Arc::new(target)).is_some() {
+                return Err(Error::config(
+                    ConfigErrorKind::DuplicateDeployment,
+                    format!("two deployments of model `{name}`; keep one"),
+                ));
+            }
+        }
+        let http = match self.http {
+            Some(client) => Http {
+                client,
+                connect_timeout: self.connect_timeout,
+            },
+            None => Http::new(self.connect_timeout)?,
+        };
+        let hooks = self
+            .hooks
+            .unwrap_or_else(|| Arc::new(self.closures) as Arc<dyn UsageHooks>);
+        Ok(MultiAIClient {
+            inner: Arc::new(super::Inner {
+                deployments,
+                engine: Engine {
+                    hooks,
+                    budget: self.budget,
+                    timeout: self.timeout,
+                    stream_idle_timeout: self.stream_idle_timeout,
+                    http,
+                    blocking: OnceLock::new(),
+                },
+            }),
+        })
+    }
+}
+
+/// A deployment checked, with its URLs and headers computed once.
+fn prepare(deployment: &Deployment) -> Result<Target> {
+    let resolved = deployment.resolve()?;
+    let adapter = Adapter::for_protocol(resolved.provider.protocol);
+    let mock = resolved.provider.protocol == Protocol::Mock;
+    let base = if mock {
+        format!("{}://llmax", crate::transport::MOCK_SCHEME)
+    } else {
+        resolved.base_url.clone()
+    };
+    let mut urls: [Option<reqwest::Url>; Operation::ALL.len()] = Default::default();
+    for operation in Operation::ALL {
+        let Some(path) = adapter.path(operation) else {
+            continue;
+        };
+        let url = format!("{base}{path}");
+        let mut url = reqwest::Url::parse(&url).map_err(|error| {
+            Error::config(
+                ConfigErrorKind::InvalidUrl,
+                format!(
+                    "deployment of `{}` on `{}`: invalid URL `{url}`: {error}",
+                    resolved.model.name, resolved.provider.name
+                ),
+            )
+        })?;
+        if !resolved.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(resolved.query.iter());
+        }
+        urls[operation.index()] = Some(url);
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in resolved.provider.headers {
+        // `manifest!` refuses names and values that are not valid HTTP, so
+        // a failure here means a catalog built by other means: skip it.
+        let name = HeaderName::from_bytes(name.as_bytes());
+        let value = HeaderValue::from_str(value);
+        if let (Ok(name), Ok(value)) = (name, value) {
+            headers.insert(name, value);
+        }
+    }
+    if let Some(key) = &resolved.api_key {
+        let (name, value) = match resolved.provider.auth {
+            Auth::Bearer => (AUTHORIZATION, format!("Bearer {}", key.expose_secret())),
+            Auth::ApiKeyHeader => (
+                HeaderName::from_static("api-key"),
+                key.expose_secret().to_owned(),
+            ),
+            Auth::XApiKey => (
+                HeaderName::from_static("x-api-key"),
+                key.expose_secret().to_owned(),
+            ),
+            Auth::None => (AUTHORIZATION, String::new()),
+        };
+        if !value.is_empty() {
+            // The message names no part of the key.
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::config(
+                    ConfigErrorKind::InvalidApiKey,
+                    format!(
+                        "deployment of `{}` on `{}`: the API key has characters not allowed in a header",
+                        resolved.model.name, resolved.provider.name
+                    ),
+                )
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+    }
+    Ok(Target {
+        resolved,
+        adapter,
+        mock,
+        urls,
+        headers,
+    })
+}

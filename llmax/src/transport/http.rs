@@ -1,0 +1,101 @@
+//! The HTTP transport (reqwest).
+
+use std::time::Duration;
+
+use super::{Reply, Request, RequestBody, too_large};
+use crate::error::{ConfigErrorKind, Error, Result, TimeoutPhase};
+
+/// An HTTP client and the connect timeout it was built with (reqwest does
+/// not say which of its timeouts fired, so llmax keeps the figure).
+#[derive(Clone)]
+pub(crate) struct Http {
+    pub client: reqwest::Client,
+    pub connect_timeout: Duration,
+}
+
+impl Http {
+    /// llmax's own client: connect timeout, no Nagle delay (requests are
+    /// small and latency-bound).
+    pub fn new(connect_timeout: Duration) -> Result<Http> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|error| {
+                Error::config(
+                    ConfigErrorKind::Runtime,
+                    format!("cannot build the HTTP client: {error}"),
+                )
+            })?;
+        Ok(Http {
+            client,
+            connect_timeout,
+        })
+    }
+
+    /// Sends one attempt; any status is a reply.
+    pub async fn send(
+        &self,
+        provider: &'static str,
+        request: &Request<'_>,
+        reached: &mut bool,
+    ) -> Result<Reply> {
+        let RequestBody::Json(body) = &request.body;
+        let response = self
+            .client
+            .post(request.url.clone())
+            .headers(request.headers.clone())
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|source| {
+                if !source.is_connect() {
+                    *reached = true;
+                }
+                self.error(provider, source)
+            })?;
+        *reached = true;
+        Ok(Reply::Http(response))
+    }
+
+    fn error(&self, provider: &'static str, source: reqwest::Error) -> Error {
+        if source.is_connect() && source.is_timeout() {
+            return Error::Timeout {
+                phase: TimeoutPhase::Connect,
+                after: self.connect_timeout,
+            };
+        }
+        Error::Connection { provider, source }
+    }
+}
+
+/// Reads a body up to `limit` bytes. Past it: the start if `truncate`
+/// (error bodies), else a decode error.
+pub(super) async fn read(
+    provider: &'static str,
+    mut response: reqwest::Response,
+    limit: usize,
+    truncate: bool,
+) -> Result<Vec<u8>> {
+    let hint = response
+        .content_length()
+        .map_or(4096, |len| usize::try_from(len).unwrap_or(limit).min(limit));
+    let mut body = Vec::with_capacity(hint);
+    loop {
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|source| Error::Connection { provider, source })?;
+        let Some(chunk) = chunk else {
+            return Ok(body);
+        };
+        if body.len() + chunk.len() > limit {
+            if truncate {
+                body.extend_from_slice(&chunk[..limit - body.len()]);
+                return Ok(body);
+            }
+            return Err(too_large(provider, limit, &body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+}
