@@ -3,8 +3,12 @@
 //! a silently wrong answer. Integration tests build in debug, where integer
 //! overflow panics, so a wrapping sum would fail here.
 
-use llmax::{Deployment, Message, Model, Provider, StreamChunk, ToolCallCollector, ToolCallDelta};
+use llmax::{
+    Deployment, Message, Model, Provider, StreamChunk, ToolCallCollector, ToolCallDelta, Usage,
+    UsageRecord, Usd,
+};
 use llmax_tests::{RawServer, Reply, client_with, collect};
+use serde_json::json;
 
 fn openai(endpoint: &str) -> Deployment {
     Deployment::new(Model::Gpt4o, Provider::OpenAi)
@@ -105,4 +109,221 @@ async fn streamed_tool_call_index_u32_max_through_the_client() {
     assert_eq!(calls[0].function.name, "weather");
     assert_eq!(calls[0].function.arguments, "{\"city\": \"Paris\"}");
     assert_eq!(records.wait_for(1).await.len(), 1);
+}
+
+// ---- 2. token counts near u64::MAX ----
+
+const MAX: u64 = u64::MAX;
+
+fn claude(endpoint: &str) -> Deployment {
+    Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
+        .endpoint(endpoint)
+        .api_key("sk-ant-test")
+}
+
+/// `event: TYPE` + `data:` per event, as Anthropic frames a stream.
+fn anthropic_sse(events: &[serde_json::Value]) -> Vec<u8> {
+    let mut body = String::new();
+    for event in events {
+        let kind = event["type"].as_str().unwrap_or("message");
+        body.push_str(&format!("event: {kind}\ndata: {event}\n\n"));
+    }
+    body.into_bytes()
+}
+
+/// Every count of a usage, in a fixed order, to compare in one assert.
+fn counts(usage: &Usage) -> [u64; 5] {
+    [
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_input_tokens,
+        usage.cache_write_tokens,
+        usage.reasoning_tokens,
+    ]
+}
+
+fn record_counts(record: &UsageRecord) -> [u64; 5] {
+    counts(&record.usage())
+}
+
+fn openai_huge_usage() -> serde_json::Value {
+    json!({
+        "prompt_tokens": MAX,
+        "completion_tokens": MAX,
+        "prompt_tokens_details": { "cached_tokens": MAX - 1 },
+        "completion_tokens_details": { "reasoning_tokens": MAX }
+    })
+}
+
+#[test]
+fn usage_sums_and_costs_saturate() {
+    let huge = Usage {
+        input_tokens: MAX - 1,
+        output_tokens: MAX,
+        cached_input_tokens: 7,
+        cache_write_tokens: MAX,
+        reasoning_tokens: 2,
+    };
+    let mut sum = huge + huge;
+    assert_eq!(counts(&sum), [MAX, MAX, 14, MAX, 4]);
+    sum = sum + huge;
+    assert_eq!(counts(&sum), [MAX, MAX, 21, MAX, 6]);
+    let price = Model::Gpt4o.price(Provider::OpenAi).unwrap();
+    assert_eq!(sum.cost(&price), Usd::from_picos(MAX));
+    assert_eq!(
+        Usd::from_picos(MAX) + Usd::from_picos(1),
+        Usd::from_picos(MAX)
+    );
+    assert_eq!(
+        [Usd::from_picos(MAX); 3].into_iter().sum::<Usd>(),
+        Usd::from_picos(MAX)
+    );
+}
+
+#[tokio::test]
+async fn openai_huge_usage_saturates_in_responses_and_records() {
+    let body = json!({
+        "id": "chatcmpl-1",
+        "model": "gpt-4o",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "Hi" }, "finish_reason": "stop" }],
+        "usage": openai_huge_usage()
+    });
+    let server = RawServer::start(vec![Reply::json(200, body.to_string().into_bytes())]).await;
+    let (client, records) = client_with(openai(&server.url));
+    let response = client.ainvoke(&hello(), Model::Gpt4o).await.unwrap();
+    assert_eq!(counts(&response.usage), [MAX, MAX, MAX - 1, 0, MAX]);
+    assert_eq!(response.cost, Usd::from_picos(MAX));
+    let records = records.all();
+    assert_eq!(records.len(), 1);
+    assert_eq!(record_counts(&records[0]), [MAX, MAX, MAX - 1, 0, MAX]);
+    assert_eq!(records[0].cost, Usd::from_picos(MAX));
+}
+
+#[tokio::test]
+async fn openai_huge_streamed_usage_saturates() {
+    let body = openai_sse(&[
+        json!({"id": "c", "choices": [{ "index": 0, "delta": { "content": "Hi" }, "finish_reason": null }]}),
+        json!({"id": "c", "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }]}),
+        json!({"id": "c", "choices": [], "usage": openai_huge_usage()}),
+    ]);
+    let server = RawServer::start(vec![Reply::sse(body)]).await;
+    let (client, records) = client_with(openai(&server.url));
+    let stream = client.astream(&hello(), Model::Gpt4o).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    let last = chunks.last().unwrap();
+    assert_eq!(counts(&last.usage.unwrap()), [MAX, MAX, MAX - 1, 0, MAX]);
+    assert_eq!(last.cost, Some(Usd::from_picos(MAX)));
+    let records = records.wait_for(1).await;
+    assert_eq!(record_counts(&records[0]), [MAX, MAX, MAX - 1, 0, MAX]);
+    assert_eq!(records[0].cost, Usd::from_picos(MAX));
+}
+
+#[tokio::test]
+async fn anthropic_huge_usage_saturates_in_responses_and_records() {
+    let body = json!({
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{ "type": "text", "text": "Hi" }],
+        "stop_reason": "end_turn",
+        "usage": {
+            "input_tokens": MAX,
+            "cache_read_input_tokens": MAX,
+            "cache_creation_input_tokens": 3,
+            "output_tokens": MAX
+        }
+    });
+    let server = RawServer::start(vec![Reply::json(200, body.to_string().into_bytes())]).await;
+    let (client, records) = client_with(claude(&server.url));
+    let response = client
+        .ainvoke(&hello(), Model::Claude4_5Sonnet)
+        .await
+        .unwrap();
+    // Anthropic counts cache reads and writes apart: llmax adds them to the
+    // input, which saturates instead of wrapping.
+    assert_eq!(counts(&response.usage), [MAX, MAX, MAX, 3, 0]);
+    assert_eq!(response.cost, Usd::from_picos(MAX));
+    let records = records.all();
+    assert_eq!(record_counts(&records[0]), [MAX, MAX, MAX, 3, 0]);
+    assert_eq!(records[0].cost, Usd::from_picos(MAX));
+}
+
+#[tokio::test]
+async fn anthropic_huge_streamed_usage_saturates() {
+    let body = anthropic_sse(&[
+        json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "content": [],
+            "usage": {"input_tokens": MAX, "cache_creation_input_tokens": MAX, "cache_read_input_tokens": 1, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": MAX}}),
+        json!({"type": "message_stop"}),
+    ]);
+    let server = RawServer::start(vec![Reply::sse(body)]).await;
+    let (client, records) = client_with(claude(&server.url));
+    let stream = client
+        .astream(&hello(), Model::Claude4_5Sonnet)
+        .await
+        .unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    let last = chunks.last().unwrap();
+    assert_eq!(counts(&last.usage.unwrap()), [MAX, MAX, 1, MAX, 0]);
+    assert_eq!(last.cost, Some(Usd::from_picos(MAX)));
+    let records = records.wait_for(1).await;
+    assert_eq!(record_counts(&records[0]), [MAX, MAX, 1, MAX, 0]);
+    assert_eq!(records[0].cost, Usd::from_picos(MAX));
+}
+
+/// Looks up the weather of a place.
+#[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+#[llm(name = "weather")]
+struct Weather {
+    /// The place.
+    location: String,
+}
+
+#[tokio::test]
+async fn run_tools_sums_huge_usage_saturating() {
+    let round = |message: serde_json::Value, finish: &str| {
+        json!({
+            "id": "chatcmpl-1",
+            "model": "gpt-4o",
+            "choices": [{ "index": 0, "message": message, "finish_reason": finish }],
+            "usage": { "prompt_tokens": MAX - 1, "completion_tokens": MAX / 2 + 1 }
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let calling = json!({"role": "assistant", "content": null, "tool_calls": [{
+        "id": "call_1", "type": "function",
+        "function": {"name": "weather", "arguments": "{\"location\": \"Paris\"}"}
+    }]});
+    let answer = json!({"role": "assistant", "content": "Sunny."});
+    let server = RawServer::start(vec![
+        Reply::json(200, round(calling, "tool_calls")),
+        Reply::json(200, round(answer, "stop")),
+    ])
+    .await;
+    let (client, records) = client_with(openai(&server.url));
+    let tools = llmax::Toolbox::new().tool(|args: Weather| async move {
+        Ok::<_, String>(json!({ "location": args.location, "sky": "sunny" }))
+    });
+    let run = client
+        .ainvoke(&hello(), Model::Gpt4o)
+        .run_tools(&tools)
+        .await
+        .unwrap();
+    assert_eq!(run.rounds, 2);
+    assert_eq!(run.response.content(), Some("Sunny."));
+    // Each round alone is below u64::MAX; their sums are not.
+    assert_eq!(counts(&run.usage), [MAX, MAX, 0, 0, 0]);
+    assert_eq!(run.cost, Usd::from_picos(MAX));
+    let records = records.all();
+    assert_eq!(records.len(), 2);
+    for record in &records {
+        assert_eq!(record_counts(record), [MAX - 1, MAX / 2 + 1, 0, 0, 0]);
+    }
 }

@@ -131,7 +131,8 @@ impl Usage {
     /// What these tokens cost at `price`.
     ///
     /// Cached and cache-write tokens are priced apart when the price has a
-    /// rate for them, as input otherwise. Exact: integer pico-dollars.
+    /// rate for them, as input otherwise. Exact: integer pico-dollars,
+    /// saturating at `u64::MAX` pico-dollars for absurd counts.
     pub fn cost(&self, price: &Price) -> Usd {
         let cached = self.cached_input_tokens.min(self.input_tokens);
         let written = self.cache_write_tokens.min(self.input_tokens - cached);
@@ -162,16 +163,25 @@ impl Usage {
 
 impl std::ops::Add for Usage {
     type Output = Usage;
+
+    /// Field by field, saturating at `u64::MAX`: counts come from providers,
+    /// and a sum of absurd ones must not wrap to a small number (nor panic
+    /// in a debug build).
     fn add(self, other: Usage) -> Usage {
         Usage {
-            input_tokens: self.input_tokens + other.input_tokens,
-            output_tokens: self.output_tokens + other.output_tokens,
-            cached_input_tokens: self.cached_input_tokens + other.cached_input_tokens,
-            cache_write_tokens: self.cache_write_tokens + other.cache_write_tokens,
-            reasoning_tokens: self.reasoning_tokens + other.reasoning_tokens,
+            input_tokens: self.input_tokens.saturating_add(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            cached_input_tokens: self
+                .cached_input_tokens
+                .saturating_add(other.cached_input_tokens),
+            cache_write_tokens: self
+                .cache_write_tokens
+                .saturating_add(other.cache_write_tokens),
+            reasoning_tokens: self.reasoning_tokens.saturating_add(other.reasoning_tokens),
         }
     }
 }
+
 
 /// One item of a stream: the same type for every protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

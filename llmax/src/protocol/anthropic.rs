@@ -933,7 +933,13 @@ impl From<WireUsage> for Usage {
         let read = wire.cache_read_input_tokens.unwrap_or(0);
         let written = wire.cache_creation_input_tokens.unwrap_or(0);
         Usage {
-            input_tokens: wire.input_tokens.unwrap_or(0) + read + written,
+            // Saturating: the counts are the provider's, and absurd ones
+            // must not wrap (or panic in a debug build).
+            input_tokens: wire
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(read)
+                .saturating_add(written),
             output_tokens: wire.output_tokens.unwrap_or(0),
             cached_input_tokens: read,
             cache_write_tokens: written,
