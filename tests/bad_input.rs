@@ -4,10 +4,10 @@
 //! overflow panics, so a wrapping sum would fail here.
 
 use llmax::{
-    Deployment, Message, Model, Provider, StreamChunk, ToolCallCollector, ToolCallDelta, Usage,
-    UsageRecord, Usd,
+    Deployment, Error, Message, Model, Provider, StreamChunk, ToolCallCollector, ToolCallDelta,
+    Usage, UsageRecord, Usd,
 };
-use llmax_tests::{RawServer, Reply, client_with, collect};
+use llmax_tests::{RawServer, Reply, client_with, collect, text_of};
 use serde_json::json;
 
 fn openai(endpoint: &str) -> Deployment {
@@ -325,5 +325,191 @@ async fn run_tools_sums_huge_usage_saturating() {
     assert_eq!(records.len(), 2);
     for record in &records {
         assert_eq!(record_counts(record), [MAX - 1, MAX / 2 + 1, 0, 0, 0]);
+    }
+}
+
+// ---- 3. Anthropic events out of protocol order ----
+
+fn message_start(id: &str) -> serde_json::Value {
+    json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant",
+        "content": [], "usage": {"input_tokens": 10, "output_tokens": 1}}})
+}
+
+fn text_block(index: u32, text: &str) -> [serde_json::Value; 3] {
+    [
+        json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}),
+        json!({"type": "content_block_stop", "index": index}),
+    ]
+}
+
+fn message_end() -> [serde_json::Value; 2] {
+    [
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 5}}),
+        json!({"type": "message_stop"}),
+    ]
+}
+
+/// Streams `events` from a local server: the chunks, the error that ended
+/// the stream, and the usage records.
+async fn anthropic_stream(
+    events: Vec<serde_json::Value>,
+) -> (Vec<StreamChunk>, Option<Error>, Vec<UsageRecord>) {
+    let server = RawServer::start(vec![Reply::sse(anthropic_sse(&events))]).await;
+    let (client, records) = client_with(claude(&server.url));
+    let stream = client
+        .astream(&hello(), Model::Claude4_5Sonnet)
+        .await
+        .unwrap();
+    let (chunks, error) = collect(stream).await;
+    (chunks, error, records.wait_for(1).await)
+}
+
+fn decode_message(error: Option<Error>) -> String {
+    match error {
+        Some(Error::Decode {
+            provider, message, ..
+        }) => {
+            assert_eq!(provider, "anthropic");
+            message
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn anthropic_well_ordered_stream_still_decodes() {
+    let mut events = vec![message_start("msg_A")];
+    events.extend(text_block(0, "Hello"));
+    events.extend(text_block(1, " world"));
+    events.extend(message_end());
+    let (chunks, error, records) = anthropic_stream(events).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(text_of(&chunks), "Hello world");
+    assert!(records[0].succeeded);
+}
+
+#[tokio::test]
+async fn anthropic_delta_for_a_block_that_never_started_is_a_decode_error() {
+    let mut events = vec![message_start("msg_A")];
+    events.extend(text_block(0, "Hello"));
+    events.push(json!({"type": "content_block_delta", "index": 7,
+        "delta": {"type": "text_delta", "text": " from nowhere"}}));
+    events.extend(message_end());
+    let (chunks, error, records) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("content block 7, which never started"),
+        "{message}"
+    );
+    assert_eq!(text_of(&chunks), "Hello");
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].succeeded);
+}
+
+#[tokio::test]
+async fn anthropic_tool_json_for_a_block_that_never_started_is_a_decode_error() {
+    // Before, this fragment was dropped silently: a call would have lost
+    // part of its arguments.
+    let events = vec![
+        message_start("msg_A"),
+        json!({"type": "content_block_delta", "index": 4294967295u64,
+            "delta": {"type": "input_json_delta", "partial_json": "{\"a\": 1}"}}),
+    ];
+    let (_, error, _) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("content block 4294967295, which never started"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn anthropic_delta_after_its_block_stopped_is_a_decode_error() {
+    let mut events = vec![message_start("msg_A")];
+    events.extend(text_block(0, "Hello"));
+    events.push(json!({"type": "content_block_delta", "index": 0,
+        "delta": {"type": "text_delta", "text": " again"}}));
+    let (_, error, _) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("content block 0 after its `content_block_stop`"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn anthropic_second_message_start_is_a_decode_error_not_a_merged_answer() {
+    let mut events = vec![message_start("msg_A")];
+    events.extend(text_block(0, "First answer."));
+    events.push(message_start("msg_B"));
+    events.extend(text_block(0, "Second answer."));
+    events.extend(message_end());
+    let (chunks, error, records) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("a second `message_start` (message `msg_B`) inside message `msg_A`"),
+        "{message}"
+    );
+    // Nothing of the second message reached the caller.
+    assert_eq!(text_of(&chunks), "First answer.");
+    assert!(chunks.iter().all(|chunk| chunk.finish_reason.is_none()));
+    assert!(!records[0].succeeded);
+}
+
+#[tokio::test]
+async fn anthropic_events_after_message_stop_are_a_decode_error() {
+    let mut events = vec![message_start("msg_A")];
+    events.extend(text_block(0, "First answer."));
+    events.extend(message_end());
+    events.push(message_start("msg_B"));
+    events.extend(text_block(0, "Second answer."));
+    events.extend(message_end());
+    let (chunks, error, records) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("a `message_start` event after the end of the stream"),
+        "{message}"
+    );
+    assert_eq!(text_of(&chunks), "First answer.");
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].succeeded);
+}
+
+#[tokio::test]
+async fn anthropic_content_before_message_start_is_a_decode_error() {
+    let mut events = text_block(0, "Orphan").to_vec();
+    events.push(message_start("msg_A"));
+    let (chunks, error, _) = anthropic_stream(events).await;
+    let message = decode_message(error);
+    assert!(
+        message.contains("`content_block_start` before `message_start`"),
+        "{message}"
+    );
+    assert!(chunks.is_empty());
+}
+
+#[tokio::test]
+async fn openai_event_after_done_is_a_decode_error() {
+    let mut body = openai_sse(&[
+        json!({"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}]}),
+    ]);
+    body.extend_from_slice(
+        format!(
+            "data: {}\n\n",
+            json!({"id": "d", "choices": [{"index": 0, "delta": {"content": "Other"}}]})
+        )
+        .as_bytes(),
+    );
+    let server = RawServer::start(vec![Reply::sse(body)]).await;
+    let (client, _) = client_with(openai(&server.url));
+    let stream = client.astream(&hello(), Model::Gpt4o).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert_eq!(text_of(&chunks), "Hi");
+    match error {
+        Some(Error::Decode { message, .. }) => {
+            assert!(message.contains("after the end of the stream"), "{message}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
     }
 }
