@@ -7,7 +7,7 @@ use llmax::{
     Deployment, Error, Message, Model, Provider, StreamChunk, ToolCallCollector, ToolCallDelta,
     Usage, UsageRecord, Usd,
 };
-use llmax_tests::{RawServer, Reply, client_with, collect, text_of};
+use llmax_tests::{RawServer, Reply, client_with, collect, fixture, text_of};
 use serde_json::json;
 
 fn openai(endpoint: &str) -> Deployment {
@@ -109,6 +109,26 @@ async fn streamed_tool_call_index_u32_max_through_the_client() {
     assert_eq!(calls[0].function.name, "weather");
     assert_eq!(calls[0].function.arguments, "{\"city\": \"Paris\"}");
     assert_eq!(records.wait_for(1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn gateway_tool_call_at_index_1_is_the_only_call() {
+    // A real gateway stream: text (Anthropic's block 0), then the one tool
+    // call at index 1. Sized by index, the collector used to add an empty
+    // call at 0, which a tool loop would then try to run.
+    let body = fixture("openai-compatible/anthropic-fallback-tool-call.sse");
+    let server = RawServer::start(vec![Reply::sse(body)]).await;
+    let (client, _) = client_with(openai(&server.url));
+    let stream = client.astream(&hello(), Model::Gpt4o).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    let mut collector = ToolCallCollector::default();
+    chunks.iter().for_each(|chunk| collector.push(chunk));
+    let calls = collector.finish();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].id, "toolu_sanitized");
+    assert_eq!(calls[0].function.name, "read_file");
+    assert_eq!(calls[0].function.arguments, "{\"path\": \"a.txt\"}");
 }
 
 // ---- 2. token counts near u64::MAX ----

@@ -182,7 +182,6 @@ impl std::ops::Add for Usage {
     }
 }
 
-
 /// One item of a stream: the same type for every protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct StreamChunk {
