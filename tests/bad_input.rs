@@ -533,3 +533,27 @@ async fn openai_event_after_done_is_a_decode_error() {
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
+
+// ---- 5. Usd written as money ----
+
+#[tokio::test]
+async fn budgets_read_as_money() {
+    let budget: Usd = "0.25".parse().unwrap();
+    let client = llmax::MultiAIClient::builder()
+        .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+        .get_usage(|| async { Some(Usd::dollars(1)) })
+        .budget(budget)
+        .build()
+        .unwrap();
+    match client.ainvoke(&hello(), Model::Gpt4o).await {
+        Err(Error::Budget { spent, budget }) => {
+            assert_eq!(spent.to_string(), "$1");
+            assert_eq!(budget.to_string(), "$0.25");
+        }
+        other => panic!("expected a budget error, got {other:?}"),
+    }
+    // More precision than a pico-dollar is refused, not rounded.
+    let error = "0.2500000000001".parse::<Usd>().unwrap_err();
+    assert_eq!(error.kind(), &llmax::catalog::ParseUsdErrorKind::TooPrecise);
+    assert_eq!("0.250000000000".parse::<Usd>(), Ok(budget));
+}
