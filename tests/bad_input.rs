@@ -33,15 +33,16 @@ fn openai_sse(events: &[serde_json::Value]) -> Vec<u8> {
 // ---- 1. a tool-call index of u32::MAX ----
 
 fn delta(index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) -> StreamChunk {
-    StreamChunk {
-        tool_calls: vec![ToolCallDelta {
-            index,
-            id: id.map(str::to_owned),
-            name: name.map(str::to_owned),
-            arguments: Some(arguments.to_owned()),
-        }],
-        ..StreamChunk::default()
+    let mut delta = ToolCallDelta::new(index).with_arguments(arguments);
+    if let Some(id) = id {
+        delta = delta.with_id(id);
     }
+    if let Some(name) = name {
+        delta = delta.with_name(name);
+    }
+    let mut chunk = StreamChunk::default();
+    chunk.tool_calls.push(delta);
+    chunk
 }
 
 #[test]
@@ -177,13 +178,10 @@ fn openai_huge_usage() -> serde_json::Value {
 
 #[test]
 fn usage_sums_and_costs_saturate() {
-    let huge = Usage {
-        input_tokens: MAX - 1,
-        output_tokens: MAX,
-        cached_input_tokens: 7,
-        cache_write_tokens: MAX,
-        reasoning_tokens: 2,
-    };
+    let huge = Usage::new(MAX - 1, MAX)
+        .with_cached_input_tokens(7)
+        .with_cache_write_tokens(MAX)
+        .with_reasoning_tokens(2);
     let mut sum = huge + huge;
     assert_eq!(counts(&sum), [MAX, MAX, 14, MAX, 4]);
     sum = sum + huge;

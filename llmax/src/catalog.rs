@@ -652,8 +652,12 @@ impl std::error::Error for UnknownName {}
 ///
 /// The proc-macro crate applies the same rule at compile time, so a runtime
 /// `"gpt-4oo".parse::<Model>()` and a compile-time `model!("gpt-4oo")`
-/// suggest the same name.
-pub fn closest(name: &str, known: impl IntoIterator<Item = &'static str>) -> Option<&'static str> {
+/// suggest the same name. Internal: callers see it through
+/// [`UnknownName::suggestion`].
+pub(crate) fn closest(
+    name: &str,
+    known: impl IntoIterator<Item = &'static str>,
+) -> Option<&'static str> {
     known
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))

@@ -163,15 +163,13 @@ fn strip_fence(raw: &str) -> &str {
 ///
 /// let mut calls = ToolCallCollector::default();
 /// for (index, id, name, args) in [(0, Some("a"), Some("f"), "{\"x\""), (1, Some("b"), Some("g"), "{}"), (0, None, None, ":1}")] {
-///     calls.push(&StreamChunk {
-///         tool_calls: vec![ToolCallDelta {
-///             index,
-///             id: id.map(Into::into),
-///             name: name.map(Into::into),
-///             arguments: Some(args.into()),
-///         }],
-///         ..StreamChunk::default()
-///     });
+///     let mut delta = ToolCallDelta::new(index).with_arguments(args);
+///     if let (Some(id), Some(name)) = (id, name) {
+///         delta = delta.with_id(id).with_name(name);
+///     }
+///     let mut chunk = StreamChunk::default();
+///     chunk.tool_calls.push(delta);
+///     calls.push(&chunk);
 /// }
 /// let calls = calls.finish();
 /// assert_eq!(calls[0].function.arguments, "{\"x\":1}");
