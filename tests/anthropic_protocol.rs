@@ -73,14 +73,7 @@ async fn plain_reply_with_headers_usage_and_cost() {
     );
     assert_eq!(response.finish_reason(), Some(&FinishReason::Stop));
     assert_eq!(response.model, "claude-sonnet-4-5-20250929");
-    assert_eq!(
-        response.usage,
-        Usage {
-            input_tokens: 12,
-            output_tokens: 29,
-            ..Usage::default()
-        }
-    );
+    assert_eq!(response.usage, Usage::new(12, 29));
     assert_eq!(response.cost, sonnet_cost(12, 0, 0, 29));
     let records = records.all();
     assert_eq!(records.len(), 1);
@@ -311,14 +304,7 @@ async fn text_stream_in_every_framing_and_split() {
         assert_eq!(text_of(&chunks), expected);
         let last = chunks.last().unwrap();
         assert_eq!(last.finish_reason, Some(FinishReason::Stop));
-        assert_eq!(
-            last.usage,
-            Some(Usage {
-                input_tokens: 12,
-                output_tokens: 30,
-                ..Usage::default()
-            })
-        );
+        assert_eq!(last.usage, Some(Usage::new(12, 30)));
         assert_eq!(last.cost, Some(sonnet_cost(12, 0, 0, 30)));
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].cost, sonnet_cost(12, 0, 0, 30));

@@ -353,18 +353,11 @@ async fn mock_provider_replies_streams_and_prices_like_the_real_model() {
 fn costs_match_hand_computation() {
     // gpt-4o on OpenAI: $2.50 input, $1.25 cached input, $10 output per million.
     let price = Model::Gpt4o.price(Provider::OpenAi).unwrap();
-    let uncached = Usage {
-        input_tokens: 1000,
-        output_tokens: 200,
-        ..Usage::default()
-    };
+    let uncached = Usage::new(1000, 200);
     // 1000 * 2.5e-6 + 200 * 10e-6 = 0.0025 + 0.002
     assert_eq!(uncached.cost(&price), Usd::from_picos(4_500_000_000));
     assert_eq!(uncached.cost(&price).to_string(), "$0.0045");
-    let cached = Usage {
-        cached_input_tokens: 400,
-        ..uncached
-    };
+    let cached = uncached.with_cached_input_tokens(400);
     // 600 * 2.5e-6 + 400 * 1.25e-6 + 200 * 10e-6 = 0.0015 + 0.0005 + 0.002
     assert_eq!(cached.cost(&price), Usd::from_picos(4_000_000_000));
     // On Azure the same tokens cost more: 600 * 2.75 + 400 * 1.375 + 200 * 11 (per million).
@@ -372,13 +365,9 @@ fn costs_match_hand_computation() {
     assert_eq!(cached.cost(&azure), Usd::from_picos(4_400_000_000));
     // Claude: cache writes are priced apart (3.75 = 1.25 x 3), cache reads at 0.30.
     let claude = Model::Claude4_5Sonnet.price(Provider::Anthropic).unwrap();
-    let usage = Usage {
-        input_tokens: 10_000,
-        cached_input_tokens: 6_000,
-        cache_write_tokens: 3_000,
-        output_tokens: 500,
-        ..Usage::default()
-    };
+    let usage = Usage::new(10_000, 500)
+        .with_cached_input_tokens(6_000)
+        .with_cache_write_tokens(3_000);
     // 1000 * 3 + 6000 * 0.3 + 3000 * 3.75 + 500 * 15 = 3000 + 1800 + 11250 + 7500 (micro-dollars)
     assert_eq!(usage.cost(&claude), Usd::from_picos(23_550_000_000));
 }

@@ -88,14 +88,7 @@ async fn plain_reply_is_parsed_costed_and_reported_once() {
     assert_eq!(response.model, "gpt-4.1-nano-2025-04-14");
     assert_eq!(response.provider, "openai");
     assert_eq!(response.catalog_model, "gpt-4o");
-    assert_eq!(
-        response.usage,
-        Usage {
-            input_tokens: 16,
-            output_tokens: 363,
-            ..Usage::default()
-        }
-    );
+    assert_eq!(response.usage, Usage::new(16, 363));
     assert_eq!(response.cost, gpt4o_cost(16, 0, 363));
     assert_eq!(response.cost.to_string(), "$0.00367");
     let records = records.all();
@@ -177,14 +170,7 @@ async fn openai_stream_in_every_framing() {
         assert_eq!(finish, [FinishReason::Stop]);
         // Usage arrives on the last chunk (empty choices), costed.
         let last = chunks.last().unwrap();
-        assert_eq!(
-            last.usage,
-            Some(Usage {
-                input_tokens: 16,
-                output_tokens: 300,
-                ..Usage::default()
-            })
-        );
+        assert_eq!(last.usage, Some(Usage::new(16, 300)));
         assert_eq!(last.cost, Some(gpt4o_cost(16, 0, 300)));
         assert_eq!(records.len(), 1, "{framing:?}");
         assert_eq!(records[0].cost, gpt4o_cost(16, 0, 300));

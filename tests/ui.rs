@@ -1,5 +1,6 @@
 //! Compile-time errors of `llmax::model!`, `llmax::manifest!` and
-//! `#[derive(llmax::LlmSchema)]` (the `schema_*` cases, one per error class).
+//! `#[derive(llmax::LlmSchema)]` (the `schema_*` cases, one per error class),
+//! and the `api_*` cases: what the public API keeps out of reach.
 //!
 //! Each `tests/ui/*.rs` must fail to compile with exactly the messages of the
 //! `.stderr` next to it; each `tests/ui/pass/*.rs` must compile and run.

@@ -99,6 +99,9 @@ fn provider(entry: &Named<ProviderDecl>, cx: &mut Ctxt<'_>) -> Provider {
     for (field, _) in &decl.defaults.0 {
         known_field("defaults", field, here, cx);
     }
+    for (name, value) in &decl.headers.0 {
+        check_header(name, value, here, cx);
+    }
     if decl.borrow_prices && !decl.serves_any_model {
         cx.error(
             here,
@@ -117,7 +120,7 @@ fn provider(entry: &Named<ProviderDecl>, cx: &mut Ctxt<'_>) -> Provider {
         auth: auth.unwrap_or(&AUTHS[0]),
         required: decl.required.iter().map(|f| f.get_ref().clone()).collect(),
         defaults: pairs(&decl.defaults.0, String::clone),
-        headers: pairs(&decl.headers.0, String::clone),
+        headers: pairs(&decl.headers.0, |v| v.get_ref().clone()),
         api_key_env: decl.api_key_env.clone(),
         quirks: quirks(&decl.quirks),
         serves_any_model: decl.serves_any_model,
@@ -353,6 +356,77 @@ fn check_template(key: &str, template: &Spanned<String>, here: Entry<'_>, cx: &m
             }
         }
     }
+}
+
+/// Reports a `headers` entry that is not valid HTTP: the runtime could not
+/// send it (it would fail or be dropped on every request), so the build
+/// fails instead, naming the entry.
+///
+/// The rules are RFC 7230's, a few lines here rather than the `http` crate
+/// as a dependency of the macro crate (built for every user of llmax, for
+/// two byte classes). Values are held to what the runtime's
+/// `HeaderValue::from_str` takes: visible ASCII, spaces and tabs (no
+/// `obs-text`), and no whitespace at either end (receivers strip it, so it
+/// would not arrive as written).
+fn check_header(
+    name: &Spanned<String>,
+    value: &Spanned<String>,
+    here: Entry<'_>,
+    cx: &mut Ctxt<'_>,
+) {
+    let text = name.get_ref();
+    if let Err(problem) = header_name_problem(text) {
+        cx.error(
+            here,
+            Some(&name.span()),
+            format!("header name {text:?} is not a valid HTTP header name: {problem}"),
+        );
+    }
+    let value_text = value.get_ref();
+    if let Err(problem) = header_value_problem(value_text) {
+        cx.error(
+            here,
+            Some(&value.span()),
+            format!(
+                "header {text:?} has value {value_text:?}, which is not a valid HTTP header \
+                 value: {problem}"
+            ),
+        );
+    }
+}
+
+/// Why `name` is not an RFC 7230 `token` (`1*tchar`), if it is not.
+fn header_name_problem(name: &str) -> Result<(), String> {
+    const TCHAR_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || TCHAR_PUNCTUATION.contains(*c)))
+    {
+        Some(bad) => Err(format!(
+            "{bad:?} is not allowed; a name is letters, digits and `{TCHAR_PUNCTUATION}`"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Why `value` is not a header value the runtime sends as written, if it
+/// is not.
+fn header_value_problem(value: &str) -> Result<(), String> {
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(*c == ' ' || *c == '\t' || c.is_ascii_graphic()))
+    {
+        return Err(format!(
+            "{bad:?} is not allowed; a value is visible ASCII, spaces and tabs"
+        ));
+    }
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        return Err("it starts or ends with whitespace, which receivers strip".to_owned());
+    }
+    Ok(())
 }
 
 /// The `{field}` names of a template, in order.
@@ -702,6 +776,41 @@ mod tests {
         assert!(
             errors[5]
                 .starts_with("m.toml:8:45: provider `a`: `defaults` names unknown field `colour`")
+        );
+    }
+
+    #[test]
+    fn headers_must_be_valid_http() {
+        let errors = errors(
+            r#"
+            [providers.a]
+            protocol = "openai"
+            base_url = "x"
+            auth = "bearer"
+            headers = { "Anthropic-Version" = "2023-06-01", "x beta" = "1", "" = "2", "x-ok" = "", "x-line" = "a\nb", "x-café" = "crème", "x-pad" = " v" }
+            [models.m]
+            kind = "chat"
+            providers.a = {}
+            "#,
+        );
+        assert_eq!(
+            errors,
+            [
+                "m.toml:6:61: provider `a`: header name \"x beta\" is not a valid HTTP header \
+                 name: ' ' is not allowed; a name is letters, digits and `!#$%&'*+-.^_`|~`",
+                "m.toml:6:77: provider `a`: header name \"\" is not a valid HTTP header name: it \
+                 is empty",
+                "m.toml:6:111: provider `a`: header \"x-line\" has value \"a\\nb\", which is not \
+                 a valid HTTP header value: '\\n' is not allowed; a value is visible ASCII, \
+                 spaces and tabs",
+                "m.toml:6:119: provider `a`: header name \"x-café\" is not a valid HTTP header \
+                 name: 'é' is not allowed; a name is letters, digits and `!#$%&'*+-.^_`|~`",
+                "m.toml:6:130: provider `a`: header \"x-café\" has value \"crème\", which is not \
+                 a valid HTTP header value: 'è' is not allowed; a value is visible ASCII, spaces \
+                 and tabs",
+                "m.toml:6:149: provider `a`: header \"x-pad\" has value \" v\", which is not a \
+                 valid HTTP header value: it starts or ends with whitespace, which receivers strip",
+            ]
         );
     }
 

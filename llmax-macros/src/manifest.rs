@@ -58,9 +58,9 @@ pub struct ProviderDecl {
     /// Default values of deployment fields.
     #[serde(default)]
     pub defaults: Table<String>,
-    /// Headers sent on every request.
+    /// Headers sent on every request (values spanned: they are checked).
     #[serde(default)]
-    pub headers: Table<String>,
+    pub headers: Table<Spanned<String>>,
     /// Where the API key usually lives.
     pub api_key_env: Option<String>,
     /// Request rewrites for every model of the provider.

@@ -37,9 +37,10 @@ pub fn is_valid_ident(ident: &str) -> bool {
 
 /// The closest of `known` to `name`, if close enough to be a typo.
 ///
-/// The same rule as `llmax::catalog::closest` (Jaro-Winkler similarity of at
-/// least 0.8, best score wins), so that `model!("gpt-4oo")` at compile time
-/// and `"gpt-4oo".parse::<Model>()` at run time suggest the same name.
+/// The same rule as llmax's crate-private `catalog::closest` (Jaro-Winkler
+/// similarity of at least 0.8, best score wins), so that `model!("gpt-4oo")`
+/// at compile time and `"gpt-4oo".parse::<Model>()` at run time suggest the
+/// same name.
 pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     known
         .into_iter()

@@ -273,7 +273,10 @@ pub enum ProviderErrorKind {
 
 /// An error answer from a provider, with its body parsed where it follows
 /// one of the known shapes (OpenAI, Anthropic, Google).
+///
+/// `#[non_exhaustive]`: fields will be added; only llmax builds one.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 #[error("{provider} returned {status} ({kind:?}){}: {message}", param.as_ref().map(|p| format!(" on `{p}`")).unwrap_or_default())]
 pub struct ProviderError {
     /// The provider that answered.

@@ -9,7 +9,11 @@ use crate::catalog::{Price, Usd};
 use crate::message::ToolCall;
 
 /// A whole (non-streamed) chat response.
+///
+/// `#[non_exhaustive]`: fields will be added as providers report more;
+/// only llmax builds one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ChatResponse {
     /// The provider's response id.
     pub id: String,
@@ -49,8 +53,9 @@ impl ChatResponse {
     }
 }
 
-/// One choice of a response.
+/// One choice of a response (`#[non_exhaustive]`: it will grow).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Choice {
     /// Its index.
     pub index: u32,
@@ -60,8 +65,10 @@ pub struct Choice {
     pub finish_reason: Option<FinishReason>,
 }
 
-/// The assistant's message in a response.
+/// The assistant's message in a response (`#[non_exhaustive]`: it will
+/// grow; start from `AssistantMessage::default()` to build one).
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct AssistantMessage {
     /// The answer text.
     pub content: Option<String>,
@@ -95,8 +102,9 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
-    /// Maps OpenAI-style and Anthropic-style reason names.
-    pub fn from_wire(reason: &str) -> FinishReason {
+    /// Maps OpenAI-style and Anthropic-style reason names. Internal: the
+    /// protocol adapters' reading of the wire, not an API to keep stable.
+    pub(crate) fn from_wire(reason: &str) -> FinishReason {
         match reason {
             "stop" | "end_turn" | "stop_sequence" | "STOP" => FinishReason::Stop,
             "length" | "max_tokens" | "model_length" | "MAX_TOKENS" => FinishReason::Length,
@@ -113,7 +121,20 @@ impl FinishReason {
 /// `input_tokens` counts every input token, cached or not (as OpenAI's
 /// `prompt_tokens` does; Anthropic's counts are added up to match).
 /// `output_tokens` includes `reasoning_tokens`.
+///
+/// `#[non_exhaustive]`: counts will be added (audio, images...). Build one
+/// with [`Usage::new`] and the `with_*` methods:
+///
+/// ```
+/// use llmax::Usage;
+///
+/// let usage = Usage::new(1_000, 200).with_cached_input_tokens(800);
+/// assert_eq!(usage.input_tokens, 1_000);
+/// assert_eq!(usage.cached_input_tokens, 800);
+/// assert_eq!(usage.reasoning_tokens, 0);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// All input tokens, cache reads and writes included.
     pub input_tokens: u64,
@@ -128,10 +149,44 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// `input_tokens` in (cached ones included) and `output_tokens` out
+    /// (reasoning included); the other counts zero.
+    pub const fn new(input_tokens: u64, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens,
+            output_tokens,
+            cached_input_tokens: 0,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        }
+    }
+
+    /// With this many input tokens read from the prompt cache.
+    #[must_use]
+    pub const fn with_cached_input_tokens(mut self, tokens: u64) -> Usage {
+        self.cached_input_tokens = tokens;
+        self
+    }
+
+    /// With this many input tokens written to the prompt cache.
+    #[must_use]
+    pub const fn with_cache_write_tokens(mut self, tokens: u64) -> Usage {
+        self.cache_write_tokens = tokens;
+        self
+    }
+
+    /// With this many output tokens spent reasoning.
+    #[must_use]
+    pub const fn with_reasoning_tokens(mut self, tokens: u64) -> Usage {
+        self.reasoning_tokens = tokens;
+        self
+    }
+
     /// What these tokens cost at `price`.
     ///
     /// Cached and cache-write tokens are priced apart when the price has a
-    /// rate for them, as input otherwise. Exact: integer pico-dollars.
+    /// rate for them, as input otherwise. Exact: integer pico-dollars,
+    /// saturating at `u64::MAX` pico-dollars for absurd counts.
     pub fn cost(&self, price: &Price) -> Usd {
         let cached = self.cached_input_tokens.min(self.input_tokens);
         let written = self.cache_write_tokens.min(self.input_tokens - cached);
@@ -162,19 +217,31 @@ impl Usage {
 
 impl std::ops::Add for Usage {
     type Output = Usage;
+
+    /// Field by field, saturating at `u64::MAX`: counts come from providers,
+    /// and a sum of absurd ones must not wrap to a small number (nor panic
+    /// in a debug build).
     fn add(self, other: Usage) -> Usage {
         Usage {
-            input_tokens: self.input_tokens + other.input_tokens,
-            output_tokens: self.output_tokens + other.output_tokens,
-            cached_input_tokens: self.cached_input_tokens + other.cached_input_tokens,
-            cache_write_tokens: self.cache_write_tokens + other.cache_write_tokens,
-            reasoning_tokens: self.reasoning_tokens + other.reasoning_tokens,
+            input_tokens: self.input_tokens.saturating_add(other.input_tokens),
+            output_tokens: self.output_tokens.saturating_add(other.output_tokens),
+            cached_input_tokens: self
+                .cached_input_tokens
+                .saturating_add(other.cached_input_tokens),
+            cache_write_tokens: self
+                .cache_write_tokens
+                .saturating_add(other.cache_write_tokens),
+            reasoning_tokens: self.reasoning_tokens.saturating_add(other.reasoning_tokens),
         }
     }
 }
 
 /// One item of a stream: the same type for every protocol.
+///
+/// `#[non_exhaustive]`: it will grow. To build one (tests, replays), start
+/// from `StreamChunk::default()` and set fields.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct StreamChunk {
     /// The choice this chunk belongs to.
     pub index: u32,
@@ -209,7 +276,11 @@ impl StreamChunk {
 /// A fragment of a streamed tool call. Fragments with the same `index`
 /// belong to the same call: the first carries `id` and `name`, and the
 /// `arguments` fragments concatenate to the JSON arguments.
+///
+/// `#[non_exhaustive]`: it will grow. Build one with
+/// [`ToolCallDelta::new`] and the `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[non_exhaustive]
 pub struct ToolCallDelta {
     /// Which call of the message this fragment belongs to.
     pub index: u32,
@@ -219,4 +290,35 @@ pub struct ToolCallDelta {
     pub name: Option<String>,
     /// A piece of the JSON arguments.
     pub arguments: Option<String>,
+}
+
+impl ToolCallDelta {
+    /// A fragment of call `index` that carries nothing yet.
+    pub fn new(index: u32) -> ToolCallDelta {
+        ToolCallDelta {
+            index,
+            ..ToolCallDelta::default()
+        }
+    }
+
+    /// With the call id.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> ToolCallDelta {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// With the function name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> ToolCallDelta {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// With a piece of the JSON arguments.
+    #[must_use]
+    pub fn with_arguments(mut self, arguments: impl Into<String>) -> ToolCallDelta {
+        self.arguments = Some(arguments.into());
+        self
+    }
 }

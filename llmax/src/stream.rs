@@ -149,11 +149,35 @@ impl Live {
             };
             match self.decoder.decode(event.0, event.1, &mut self.scratch) {
                 Ok(Flow::Continue) => {}
-                Ok(Flow::Done) => self.finished = true,
+                Ok(Flow::Done) => {
+                    self.finished = true;
+                    self.refuse_trailing_event();
+                }
                 Err(error) => self.fail(error),
             }
             self.take_chunks();
         }
+    }
+
+    /// After the provider's end marker nothing may follow: an event already
+    /// received behind it (another message, say) makes the stream a decode
+    /// error instead of being dropped unseen. Only bytes already read are
+    /// looked at; the stream does not wait for more after its end.
+    fn refuse_trailing_event(&mut self) {
+        let error = match self.framer.next(self.body_done) {
+            Ok(None) => return,
+            Ok(Some((kind, data))) => Error::decode(
+                self.provider,
+                format!("a `{kind}` event after the end of the stream"),
+                data.as_bytes(),
+            ),
+            Err(error) => Error::decode(
+                self.provider,
+                format!("after the end of the stream: {error}"),
+                self.framer.pending(),
+            ),
+        };
+        self.fail(error);
     }
 
     /// Moves decoded chunks to `pending`, costing usage and timing the

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
@@ -126,20 +127,24 @@ fn strip_fence(raw: &str) -> &str {
 /// Fragments of one call share an `index`; calls may interleave, and the
 /// arguments arrive in pieces of any length.
 ///
+/// Calls are kept by the index the provider sent, not at that position of a
+/// vector: an index is whatever number the wire carried (up to `u32::MAX`),
+/// and memory must follow the fragments received, not the largest index.
+/// [`finish`](Self::finish) returns the calls in index order; an index no
+/// fragment carried leaves no empty call behind.
+///
 /// ```
 /// use llmax::{StreamChunk, ToolCallCollector, ToolCallDelta};
 ///
 /// let mut calls = ToolCallCollector::default();
 /// for (index, id, name, args) in [(0, Some("a"), Some("f"), "{\"x\""), (1, Some("b"), Some("g"), "{}"), (0, None, None, ":1}")] {
-///     calls.push(&StreamChunk {
-///         tool_calls: vec![ToolCallDelta {
-///             index,
-///             id: id.map(Into::into),
-///             name: name.map(Into::into),
-///             arguments: Some(args.into()),
-///         }],
-///         ..StreamChunk::default()
-///     });
+///     let mut delta = ToolCallDelta::new(index).with_arguments(args);
+///     if let (Some(id), Some(name)) = (id, name) {
+///         delta = delta.with_id(id).with_name(name);
+///     }
+///     let mut chunk = StreamChunk::default();
+///     chunk.tool_calls.push(delta);
+///     calls.push(&chunk);
 /// }
 /// let calls = calls.finish();
 /// assert_eq!(calls[0].function.arguments, "{\"x\":1}");
@@ -147,18 +152,17 @@ fn strip_fence(raw: &str) -> &str {
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct ToolCallCollector {
-    calls: Vec<ToolCall>,
+    calls: BTreeMap<u32, ToolCall>,
 }
 
 impl ToolCallCollector {
     /// Adds the tool-call fragments of a chunk.
     pub fn push(&mut self, chunk: &StreamChunk) {
         for delta in &chunk.tool_calls {
-            let index = delta.index as usize;
-            while self.calls.len() <= index {
-                self.calls.push(ToolCall::function("", "", ""));
-            }
-            let call = &mut self.calls[index];
+            let call = self
+                .calls
+                .entry(delta.index)
+                .or_insert_with(|| ToolCall::function("", "", ""));
             if let Some(id) = &delta.id {
                 call.id.clone_from(id);
             }
@@ -176,9 +180,9 @@ impl ToolCallCollector {
         self.calls.is_empty()
     }
 
-    /// The whole calls, by index.
+    /// The whole calls, in index order (only the indices that were seen).
     pub fn finish(self) -> Vec<ToolCall> {
-        self.calls
+        self.calls.into_values().collect()
     }
 }
 

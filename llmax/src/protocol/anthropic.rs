@@ -23,6 +23,7 @@
 //! - prompt-cache breakpoints are placed as [`PromptCache`] says.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
@@ -833,7 +834,13 @@ impl From<WireUsage> for Usage {
         let read = wire.cache_read_input_tokens.unwrap_or(0);
         let written = wire.cache_creation_input_tokens.unwrap_or(0);
         Usage {
-            input_tokens: wire.input_tokens.unwrap_or(0) + read + written,
+            // Saturating: the counts are the provider's, and absurd ones
+            // must not wrap (or panic in a debug build).
+            input_tokens: wire
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(read)
+                .saturating_add(written),
             output_tokens: wire.output_tokens.unwrap_or(0),
             cached_input_tokens: read,
             cache_write_tokens: written,
@@ -909,6 +916,8 @@ struct WireEvent {
 #[derive(Deserialize)]
 struct StartMessage {
     #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
     usage: Option<WireUsage>,
 }
 
@@ -928,12 +937,44 @@ struct WireDelta {
     stop_details: Option<StopDetails>,
 }
 
+/// Where a stream is in the Messages protocol: one `message_start`, then
+/// content blocks (`content_block_start`, its deltas, `content_block_stop`)
+/// and `message_delta`s, then `message_stop`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// No `message_start` yet.
+    Before,
+    /// Inside the message of this id (empty if the provider gave none).
+    Open(String),
+    /// After `message_stop`: nothing may follow.
+    Stopped,
+}
+
+/// A content block that started.
+#[derive(Debug, Clone, Copy)]
+struct BlockState {
+    /// Its tool-call index, if it is a `tool_use` block.
+    tool: Option<u32>,
+    /// Whether its `content_block_stop` came.
+    stopped: bool,
+}
+
 /// Decodes a Messages event stream.
+///
+/// Events out of protocol order are invalid data, not something to guess
+/// around: a delta for a block that never started (or already stopped), a
+/// second `message_start` inside an open message, anything after
+/// `message_stop`. Each is a decode error, so that an answer is never
+/// merged from two messages or silently missing a block.
 pub(crate) struct Decoder {
     provider: &'static str,
     usage: Option<WireUsage>,
-    /// The tool-call index of each content block that is a `tool_use`.
-    tool_blocks: Vec<(u32, u32)>,
+    phase: Phase,
+    /// The blocks that started, by the block index the provider gave
+    /// (a map: the index is any u32 the wire carries).
+    blocks: HashMap<u32, BlockState>,
+    /// How many `tool_use` blocks started: the next tool-call index.
+    tools: u32,
 }
 
 impl Decoder {
@@ -941,15 +982,45 @@ impl Decoder {
         Decoder {
             provider,
             usage: None,
-            tool_blocks: Vec::new(),
+            phase: Phase::Before,
+            blocks: HashMap::new(),
+            tools: 0,
         }
     }
 
-    fn tool_index(&self, block: u32) -> Option<u32> {
-        self.tool_blocks
-            .iter()
-            .find(|(b, _)| *b == block)
-            .map(|(_, tool)| *tool)
+    /// An error unless a message is open: `event` needs one.
+    fn in_message(&self, event: &str, data: &str) -> Result<()> {
+        match &self.phase {
+            Phase::Open(_) => Ok(()),
+            Phase::Before => Err(Error::decode(
+                self.provider,
+                format!("`{event}` before `message_start`"),
+                data.as_bytes(),
+            )),
+            Phase::Stopped => Err(Error::decode(
+                self.provider,
+                format!("`{event}` after `message_stop`"),
+                data.as_bytes(),
+            )),
+        }
+    }
+
+    /// The block `index` that started and has not stopped, or an error
+    /// naming `event`.
+    fn open_block(&mut self, event: &str, index: u32, data: &str) -> Result<&mut BlockState> {
+        match self.blocks.get_mut(&index) {
+            Some(block) if !block.stopped => Ok(block),
+            Some(_) => Err(Error::decode(
+                self.provider,
+                format!("`{event}` for content block {index} after its `content_block_stop`"),
+                data.as_bytes(),
+            )),
+            None => Err(Error::decode(
+                self.provider,
+                format!("`{event}` for content block {index}, which never started"),
+                data.as_bytes(),
+            )),
+        }
     }
 }
 
@@ -964,19 +1035,60 @@ impl StreamDecoder for Decoder {
         }
         let wire: WireEvent = serde_json::from_str(data)
             .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
-        match wire.kind.as_str() {
+        let kind = wire.kind.as_str();
+        if kind == "error" {
+            return Err(super::errors::from_event(self.provider, data).into());
+        }
+        if self.phase == Phase::Stopped {
+            return Err(Error::decode(
+                self.provider,
+                format!("`{kind}` after `message_stop`"),
+                data.as_bytes(),
+            ));
+        }
+        match kind {
             "message_start" => {
-                if let Some(usage) = wire.message.and_then(|message| message.usage) {
+                let message = wire.message;
+                let id = message
+                    .as_ref()
+                    .and_then(|message| message.id.clone())
+                    .unwrap_or_default();
+                if let Phase::Open(open) = &self.phase {
+                    return Err(Error::decode(
+                        self.provider,
+                        format!(
+                            "a second `message_start` (message `{id}`) inside message \
+                             `{open}`, which did not stop"
+                        ),
+                        data.as_bytes(),
+                    ));
+                }
+                self.phase = Phase::Open(id);
+                if let Some(usage) = message.and_then(|message| message.usage) {
                     self.usage.get_or_insert_default().update(usage);
                 }
             }
             "content_block_start" => {
+                self.in_message(kind, data)?;
                 let block_index = wire.index.unwrap_or(0);
+                if self.blocks.contains_key(&block_index) {
+                    return Err(Error::decode(
+                        self.provider,
+                        format!("content block {block_index} started twice"),
+                        data.as_bytes(),
+                    ));
+                }
+                let mut state = BlockState {
+                    tool: None,
+                    stopped: false,
+                };
                 if let Some(block) = wire.content_block {
                     match block.kind.as_str() {
                         "tool_use" => {
-                            let tool = self.tool_blocks.len() as u32;
-                            self.tool_blocks.push((block_index, tool));
+                            let tool = self.tools;
+                            // Bounded by the events received: one per block.
+                            self.tools = self.tools.saturating_add(1);
+                            state.tool = Some(tool);
                             out.push(StreamChunk {
                                 tool_calls: vec![ToolCallDelta {
                                     index: tool,
@@ -998,8 +1110,11 @@ impl StreamDecoder for Decoder {
                         _ => {}
                     }
                 }
+                self.blocks.insert(block_index, state);
             }
             "content_block_delta" => {
+                self.in_message(kind, data)?;
+                let tool = self.open_block(kind, wire.index.unwrap_or(0), data)?.tool;
                 let Some(delta) = wire.delta else {
                     return Ok(Flow::Continue);
                 };
@@ -1010,11 +1125,11 @@ impl StreamDecoder for Decoder {
                         chunk.reasoning = delta.thinking.filter(|t| !t.is_empty());
                     }
                     Some("input_json_delta") => {
-                        let block = wire.index.unwrap_or(0);
-                        if let (Some(index), Some(json)) = (
-                            self.tool_index(block),
-                            delta.partial_json.filter(|j| !j.is_empty()),
-                        ) {
+                        // JSON for a block that is not a `tool_use` (a
+                        // server tool's input) is not a call of the caller's.
+                        if let (Some(index), Some(json)) =
+                            (tool, delta.partial_json.filter(|j| !j.is_empty()))
+                        {
                             chunk.tool_calls.push(ToolCallDelta {
                                 index,
                                 arguments: Some(json),
@@ -1028,7 +1143,13 @@ impl StreamDecoder for Decoder {
                     out.push(chunk);
                 }
             }
+            "content_block_stop" => {
+                self.in_message(kind, data)?;
+                self.open_block(kind, wire.index.unwrap_or(0), data)?
+                    .stopped = true;
+            }
             "message_delta" => {
+                self.in_message(kind, data)?;
                 if let Some(usage) = wire.usage {
                     self.usage.get_or_insert_default().update(usage);
                 }
@@ -1048,9 +1169,12 @@ impl StreamDecoder for Decoder {
                 chunk.usage = self.usage.map(Usage::from);
                 out.push(chunk);
             }
-            "message_stop" => return Ok(Flow::Done),
-            "error" => return Err(super::errors::from_event(self.provider, data).into()),
-            // ping, content_block_stop, and event types added later.
+            "message_stop" => {
+                self.in_message(kind, data)?;
+                self.phase = Phase::Stopped;
+                return Ok(Flow::Done);
+            }
+            // ping, and event types added later.
             _ => {}
         }
         Ok(Flow::Continue)
@@ -1110,6 +1234,81 @@ mod tests {
                     "the arguments of tool call `call_1` are not JSON: {expected}"
                 )),
                 "{error}"
+            );
+        }
+    }
+
+    /// Feeds events to a fresh decoder: the chunks, or the first error.
+    fn decode_all(events: &[Value]) -> crate::Result<Vec<crate::StreamChunk>> {
+        use crate::protocol::StreamDecoder;
+        let mut decoder = super::Decoder::new("anthropic");
+        let mut out = Vec::new();
+        for event in events {
+            let kind = event["type"].as_str().unwrap_or_default();
+            decoder.decode(kind, &event.to_string(), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn decode_error(events: &[Value]) -> String {
+        match decode_all(events) {
+            Err(crate::Error::Decode { message, .. }) => message,
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_out_of_protocol_order_are_decode_errors() {
+        let start = json!({"type": "message_start", "message": {"id": "msg_A"}});
+        let block = json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}});
+        let delta = json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": "x"}});
+        let stop_block = json!({"type": "content_block_stop", "index": 0});
+        let stop = json!({"type": "message_stop"});
+        let ping = json!({"type": "ping"});
+
+        let good = [&start, &ping, &block, &delta, &stop_block, &stop].map(Clone::clone);
+        assert_eq!(decode_all(&good).expect("in order").len(), 1);
+
+        for (events, expected) in [
+            (
+                vec![&start, &delta],
+                "`content_block_delta` for content block 0, which never started",
+            ),
+            (
+                vec![&start, &stop_block],
+                "`content_block_stop` for content block 0, which never started",
+            ),
+            (
+                vec![&start, &block, &stop_block, &stop_block],
+                "after its `content_block_stop`",
+            ),
+            (
+                vec![&start, &block, &block],
+                "content block 0 started twice",
+            ),
+            (
+                vec![&start, &block, &start],
+                "a second `message_start` (message `msg_A`) inside message `msg_A`",
+            ),
+            (vec![&block], "`content_block_start` before `message_start`"),
+            (vec![&stop], "`message_stop` before `message_start`"),
+            (vec![&start, &stop, &ping], "`ping` after `message_stop`"),
+            (
+                vec![&start, &stop, &start],
+                "`message_start` after `message_stop`",
+            ),
+            (
+                vec![&start, &stop, &delta],
+                "`content_block_delta` after `message_stop`",
+            ),
+        ] {
+            let events: Vec<Value> = events.into_iter().cloned().collect();
+            let message = decode_error(&events);
+            assert!(
+                message.contains(expected),
+                "{message} (expected: {expected})"
             );
         }
     }

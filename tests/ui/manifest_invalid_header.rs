@@ -1,0 +1,3 @@
+llmax::manifest!("tests/ui/manifests/invalid_header.toml");
+
+fn main() {}
