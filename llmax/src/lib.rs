@@ -22,7 +22,7 @@ mod tools;
 mod transport;
 pub mod usage;
 
-pub use catalog::{Price, Usd};
+pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
     Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
