@@ -3,19 +3,27 @@
 //! loopback for what mock servers cannot do (split writes, cut streams,
 //! endless bodies, garbage bytes).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// The data the tests carry (`fixtures/`, `reference/`, `specs/`; their
-/// sources are in `tests/THIRD-PARTY.md`): the workspace's `tests/` folder,
-/// found from the manifest so that tests run from any working directory and
-/// read nothing outside the repository.
+/// The data the tests read (`fixtures/`, `reference/` and `specs/`, whose
+/// sources `tests/THIRD-PARTY.md` gives, and `snapshots/`): the workspace's
+/// `tests/` folder, found from the manifest so that tests run from any
+/// working directory and read nothing outside the repository.
+///
+/// The manifest folder is taken at run time first, as `cargo test` sets it:
+/// cargo does not rebuild a test when the same sources are built in another
+/// folder with the same target directory (`.ci/run` does, from a copy), so the
+/// compile-time value may name that other folder. It is the fallback for a
+/// test binary run by hand.
 pub fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests")
 }
 
 /// The bytes of a fixture, by its path under `tests/fixtures/`.
