@@ -1,5 +1,5 @@
 //! Anthropic's Messages protocol behind the same client API, on the
-//! recorded bodies and streams of `../shared/fixtures/anthropic`.
+//! recorded bodies and streams of `tests/fixtures/anthropic`.
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use llmax::{Model, Provider};
-use llmax_tests::shared_dir;
+use llmax_tests::data_dir;
 
 /// The strings quoted after `key=` (e.g. `model="gpt-4o"`) and the
 /// backticked `scaleway/...` names of a text.
@@ -24,7 +24,7 @@ fn names_in(text: &str, key: &str) -> BTreeSet<String> {
 #[test]
 fn every_model_and_provider_of_the_python_readme_is_in_the_catalog() {
     let readme =
-        std::fs::read_to_string(shared_dir().join("reference/python-llmax-README.md")).unwrap();
+        std::fs::read_to_string(data_dir().join("reference/python-llmax-README.md")).unwrap();
     let mut models = names_in(&readme, "model");
     // The Scaleway list, in backticks.
     for part in readme.split('`').skip(1).step_by(2) {
@@ -55,7 +55,7 @@ fn every_model_and_provider_of_the_python_readme_is_in_the_catalog() {
 #[test]
 fn every_model_of_the_python_price_tables_is_in_the_catalog_at_its_price() {
     let csv =
-        std::fs::read_to_string(shared_dir().join("reference/python-llmax-models-and-prices.csv"))
+        std::fs::read_to_string(data_dir().join("reference/python-llmax-models-and-prices.csv"))
             .unwrap();
     let mut checked = 0;
     for line in csv.lines().skip(1) {

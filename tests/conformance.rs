@@ -1,7 +1,8 @@
 //! Conformance: every request shape llmax builds, sent by the real client to
-//! Prism mocks of the providers' official OpenAPI specs
-//! (`../shared/conformance`), must be accepted; a deliberately invalid one
-//! must be rejected, which proves the validation is live.
+//! Prism mocks of the providers' official OpenAPI specs (`tests/specs`,
+//! served by `tests/conformance/prism-up.sh`), must be accepted; a
+//! deliberately invalid one must be rejected, which proves the validation is
+//! live.
 //!
 //! `.ci/run` starts the mocks and sets `LLMAX_CONFORMANCE=1`; without it
 //! these tests say so and pass, since they need Node.js and the mocks.

@@ -1,5 +1,5 @@
 //! The OpenAI chat-completions path against local servers speaking the real
-//! wire format, with the recorded bodies of `../shared/fixtures`.
+//! wire format, with the recorded bodies of `tests/fixtures`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

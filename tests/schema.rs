@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use llmax::schema::strict_schema;
 use llmax::{Deployment, LlmSchema, Message, Model, MultiAIClient, Provider, ResponseFormat, Tool};
-use llmax_tests::{Verdict, VerdictProxy};
+use llmax_tests::{Verdict, VerdictProxy, data_dir};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -349,8 +349,8 @@ fn cases() -> Vec<Case> {
 // Snapshots.
 
 fn snapshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots/schema")
+    data_dir()
+        .join("snapshots/schema")
         .join(format!("{name}.json"))
 }
 

@@ -1,4 +1,4 @@
-//! Typed answers and tools, on the recorded bodies of `../shared/fixtures`
+//! Typed answers and tools, on the recorded bodies of `tests/fixtures`
 //! and on streams derived from them, for both protocols.
 
 use std::sync::{Arc, Mutex};

@@ -35,13 +35,10 @@ pub struct Fixtures {
     pub anthropic_stream: StreamFrames,
 }
 
-/// Where the recorded fixtures are: `$LLMAX_SHARED/fixtures`, else
-/// `../shared/fixtures` beside the workspace.
+/// Where the recorded fixtures are: the workspace's `tests/fixtures`, the
+/// copy the tests read too, so the bench needs nothing outside the repository.
 pub fn fixtures_dir() -> PathBuf {
-    if let Some(shared) = std::env::var_os("LLMAX_SHARED") {
-        return PathBuf::from(shared).join("fixtures");
-    }
-    crate::workspace_root().join("../shared/fixtures")
+    crate::workspace_root().join("tests/fixtures")
 }
 
 impl Fixtures {
@@ -49,12 +46,8 @@ impl Fixtures {
     pub fn load(dir: &Path) -> Result<Fixtures, String> {
         let read = |name: &str| {
             let path = dir.join(name);
-            std::fs::read(&path).map_err(|error| {
-                format!(
-                    "cannot read the fixture {}: {error} (set LLMAX_SHARED to the shared/ folder)",
-                    path.display()
-                )
-            })
+            std::fs::read(&path)
+                .map_err(|error| format!("cannot read the fixture {}: {error}", path.display()))
         };
         let openai_lines = lines(&read("openai/openai-text.chunks.txt")?)?;
         let anthropic_lines = lines(&read("anthropic/anthropic-text.chunks.txt")?)?;

@@ -20,7 +20,7 @@ pub mod measure;
 pub mod server;
 pub mod workloads;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use cli::run;
 
@@ -63,9 +63,15 @@ impl Streamed {
     }
 }
 
-/// The workspace root (the parent of this crate), as built.
+/// The workspace root (the parent of this crate). The crate's folder is
+/// taken at run time first, as `cargo run`, `cargo bench` and `cargo test`
+/// set it: cargo does not rebuild when the same sources are built in another
+/// folder with the same target directory (`.ci/run` does, from a copy), so the
+/// compile-time value may name that other folder. It is the fallback for the
+/// binary run by hand.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("the bench crate is in the workspace")
         .to_path_buf()

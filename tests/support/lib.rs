@@ -1,5 +1,5 @@
 //! Test support for the llmax workspace: the recorded provider bodies of
-//! `../shared/fixtures`, SSE framings of them, and a raw HTTP server on
+//! `tests/fixtures`, SSE framings of them, and a raw HTTP server on
 //! loopback for what mock servers cannot do (split writes, cut streams,
 //! endless bodies, garbage bytes).
 
@@ -10,17 +10,25 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// The folder of shared fixtures and specs: `$LLMAX_SHARED`, or `../shared`
-/// beside the workspace.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("LLMAX_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+/// The data the tests read (`fixtures/`, `reference/` and `specs/`, whose
+/// sources `tests/THIRD-PARTY.md` gives, and `snapshots/`): the workspace's
+/// `tests/` folder, found from the manifest so that tests run from any
+/// working directory and read nothing outside the repository.
+///
+/// The manifest folder is taken at run time first, as `cargo test` sets it:
+/// cargo does not rebuild a test when the same sources are built in another
+/// folder with the same target directory (`.ci/run` does, from a copy), so the
+/// compile-time value may name that other folder. It is the fallback for a
+/// test binary run by hand.
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("tests")
 }
 
-/// The bytes of a fixture, by its path under `fixtures/`.
+/// The bytes of a fixture, by its path under `tests/fixtures/`.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = shared_dir().join("fixtures").join(path);
+    let full = data_dir().join("fixtures").join(path);
     std::fs::read(&full).unwrap_or_else(|error| panic!("fixture {}: {error}", full.display()))
 }
 
@@ -397,7 +405,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// Prism's verdict on one request, by the rule of `shared/conformance`.
+/// Prism's verdict on one request, by the rule of `tests/conformance`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// The request line llmax sent.
