@@ -98,6 +98,29 @@ impl MultiAIClient {
         Call::new(self, messages, model.info())
     }
 
+    /// A chat request for the engine: the deployment checked for chat, the
+    /// body built in its protocol.
+    fn chat_exchange<'s>(
+        &'s self,
+        messages: &[Message],
+        model: &'static ModelInfo,
+        options: &'s CallOptions,
+        stream: bool,
+        name: &'static str,
+    ) -> Result<Exchange<'s>> {
+        let target = self.target(model, Operation::Chat)?;
+        let body = target
+            .adapter
+            .chat_body(&target.resolved, messages, options, stream)?;
+        Ok(Exchange {
+            target,
+            operation: Operation::Chat,
+            body: RequestBody::Json(Bytes::from(body)),
+            options,
+            name,
+        })
+    }
+
     /// One chat request, whole.
     pub(super) async fn chat(
         &self,
@@ -107,18 +130,9 @@ impl MultiAIClient {
         options: &CallOptions,
         name: &'static str,
     ) -> Result<ChatResponse> {
-        let target = self.target(model, Operation::Chat)?;
+        let exchange = self.chat_exchange(messages, model, options, false, name)?;
+        let target = exchange.target;
         let resolved = &target.resolved;
-        let body = target
-            .adapter
-            .chat_body(resolved, messages, options, false)?;
-        let exchange = Exchange {
-            target,
-            operation: Operation::Chat,
-            body: RequestBody::Json(Bytes::from(body)),
-            options,
-            name,
-        };
         let provider = resolved.provider.name;
         let decoded = self
             .inner
@@ -150,19 +164,9 @@ impl MultiAIClient {
         options: &CallOptions,
         name: &'static str,
     ) -> Result<ChatStream> {
-        let target = self.target(model, Operation::Chat)?;
-        let resolved = &target.resolved;
-        let body = target
-            .adapter
-            .chat_body(resolved, messages, options, true)?;
-        let exchange = Exchange {
-            target,
-            operation: Operation::Chat,
-            body: RequestBody::Json(Bytes::from(body)),
-            options,
-            name,
-        };
-        let decoder = target.adapter.chat_decoder(resolved.provider.name);
+        let exchange = self.chat_exchange(messages, model, options, true, name)?;
+        let target = exchange.target;
+        let decoder = target.adapter.chat_decoder(target.resolved.provider.name);
         let engine = &self.inner.engine;
         engine.stream(&engine.http, exchange, decoder).await
     }
