@@ -235,6 +235,12 @@ impl ClientBuilder {
 }
 
 fn http_client(connect_timeout: Duration) -> Result<reqwest::Client> {
+    // reqwest has no rustls crypto provider of its own here (llmax/Cargo.toml
+    // says why): ring, unless the application installed one. An Err means
+    // one was installed meanwhile, which serves as well.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
