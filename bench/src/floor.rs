@@ -151,6 +151,9 @@ pub struct Answer {
 impl Floor {
     /// A floor client of the fake provider at `base` (`http://127.0.0.1:PORT`).
     pub fn new(base: &str) -> Floor {
+        // llmax builds reqwest without a rustls crypto provider and installs
+        // ring when it builds its client; this one may come first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
             .build()

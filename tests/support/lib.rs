@@ -10,6 +10,14 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// Installs ring as the process's rustls crypto provider, as llmax does
+/// before it builds its own HTTP client: reqwest comes without one (see
+/// llmax/Cargo.toml), and a reqwest client that a test builds before any
+/// llmax client would otherwise panic.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The data the tests read (`fixtures/`, `reference/` and `specs/`, whose
 /// sources `tests/THIRD-PARTY.md` gives, and `snapshots/`): the workspace's
 /// `tests/` folder, found from the manifest so that tests run from any
@@ -233,9 +241,10 @@ impl RawServer {
     /// A reqwest client that sends HTTPS through this proxy and trusts its
     /// certificate, for `ClientBuilder::http_client`.
     pub fn proxied_client(&self) -> reqwest::Client {
+        install_crypto_provider();
         reqwest::Client::builder()
             .proxy(reqwest::Proxy::https(&self.url).expect("proxy URL"))
-            .danger_accept_invalid_certs(true)
+            .tls_danger_accept_invalid_certs(true)
             .build()
             .expect("client")
     }
@@ -446,6 +455,7 @@ impl VerdictProxy {
         let verdicts = Arc::new(Mutex::new(Vec::new()));
         let log = verdicts.clone();
         let target = target.trim_end_matches('/').to_owned();
+        install_crypto_provider();
         let http = reqwest::Client::new();
         let task = tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {

@@ -17,16 +17,15 @@ impl Http {
     /// llmax's own client: connect timeout, no Nagle delay (requests are
     /// small and latency-bound).
     pub fn new(connect_timeout: Duration) -> Result<Http> {
+        let runtime = |message: String| Error::config(ConfigErrorKind::Runtime, message);
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .tcp_nodelay(true)
+            .tls_backend_preconfigured(
+                tls_config().map_err(|error| runtime(format!("cannot set up TLS: {error}")))?,
+            )
             .build()
-            .map_err(|error| {
-                Error::config(
-                    ConfigErrorKind::Runtime,
-                    format!("cannot build the HTTP client: {error}"),
-                )
-            })?;
+            .map_err(|error| runtime(format!("cannot build the HTTP client: {error}")))?;
         Ok(Http {
             client,
             connect_timeout,
@@ -98,4 +97,22 @@ pub(super) async fn read(
         }
         body.extend_from_slice(&chunk);
     }
+}
+
+/// TLS on ring with the system's trust store, given to reqwest ready-made.
+///
+/// reqwest 0.13 without aws-lc has no crypto provider of its own (see
+/// llmax/Cargo.toml); installing ring as the process-wide default would
+/// make an application's own later `install_default().unwrap()` panic, so
+/// llmax keeps its provider to its own client. reqwest sets ALPN only on the
+/// configs it builds, hence the protocols here (HTTP/2, then HTTP/1.1).
+fn tls_config() -> std::result::Result<rustls::ClientConfig, rustls::Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_platform_verifier()?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
