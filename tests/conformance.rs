@@ -247,3 +247,136 @@ async fn anthropic_requests_conform_to_the_anthropic_spec() {
     assert!(verdicts.iter().any(|v| v.body.contains("cache_control")));
     invalid_is_rejected(&client, &proxy, Model::Claude4_5Sonnet).await;
 }
+
+/// A 16 kHz, 16-bit mono WAV of `samples` zero samples.
+fn wav(samples: u32) -> Vec<u8> {
+    let data = samples * 2;
+    let mut wav = b"RIFF".to_vec();
+    wav.extend_from_slice(&(36 + data).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    for value in [16u32, 0x0001_0001, 16_000, 32_000, 0x0010_0002] {
+        wav.extend_from_slice(&value.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data.to_le_bytes());
+    wav.resize(44 + data as usize, 0);
+    wav
+}
+
+/// Speech-to-text request shapes: (audio, options).
+fn transcription_shapes(
+    path: &std::path::Path,
+) -> Vec<(llmax::Audio, llmax::TranscriptionOptions)> {
+    use llmax::{Audio, TranscriptionFormat, TranscriptionOptions};
+    let audio = || Audio::from_bytes(wav(16_000), "hello.wav");
+    let mut shapes = vec![
+        (audio(), TranscriptionOptions::new()),
+        (Audio::from_path(path), TranscriptionOptions::new()),
+        (
+            audio(),
+            TranscriptionOptions::new()
+                .language("fr")
+                .prompt("Bonjour, « café ».")
+                .temperature(0.2),
+        ),
+        (
+            Audio::from_bytes(vec![0u8; 64], "voice.mp3"),
+            TranscriptionOptions::new()
+                .extra("timestamp_granularities", json!(["word", "segment"])),
+        ),
+    ];
+    for format in [
+        TranscriptionFormat::Text,
+        TranscriptionFormat::Json,
+        TranscriptionFormat::VerboseJson,
+    ] {
+        shapes.push((audio(), TranscriptionOptions::new().response_format(format)));
+    }
+    shapes
+}
+
+#[tokio::test]
+async fn transcription_uploads_conform_to_the_openai_spec() {
+    if !enabled() {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("llmax-conformance-{}.wav", std::process::id()));
+    std::fs::write(&file, wav(8_000)).unwrap();
+    let models = [
+        llmax::model!("whisper-1"),
+        llmax::model!("gpt-4o-transcribe"),
+        llmax::model!("scaleway/whisper-large-v3"),
+    ];
+    for (port, spec) in [(4010, "openai.llm.json"), (4014, "openai.llm.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client = MultiAIClient::new([
+            Deployment::new(models[0], Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+            Deployment::new(models[1], Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+            Deployment::new(models[2], Provider::Scaleway)
+                .endpoint(&proxy.url)
+                .api_key("scw-test"),
+        ])
+        .unwrap();
+        for model in models {
+            for (audio, options) in transcription_shapes(&file) {
+                let _ = client.aspeech_to_text(audio, model).options(options).await;
+            }
+        }
+        let verdicts = proxy.take();
+        let count = models.len() * transcription_shapes(&file).len();
+        assert_all_accepted(&verdicts, count, spec);
+        assert!(verdicts.iter().all(|v| v.body.contains("name=\"file\"")));
+        // Prism validates multipart fields: a string temperature is refused.
+        let _ = client
+            .aspeech_to_text(llmax::Audio::from_bytes(wav(100), "a.wav"), models[0])
+            .extra("temperature", "hot")
+            .await;
+        let verdicts = proxy.take();
+        assert_eq!(verdicts.len(), 1);
+        assert!(
+            !verdicts[0].accepted(),
+            "a string temperature must be rejected: {verdicts:?}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test]
+async fn transcription_uploads_conform_to_the_mistral_spec() {
+    if !enabled() {
+        return;
+    }
+    let file = std::env::temp_dir().join(format!("llmax-conformance-m-{}.wav", std::process::id()));
+    std::fs::write(&file, wav(8_000)).unwrap();
+    let model = llmax::model!("voxtral-mini-transcribe");
+    let proxy = VerdictProxy::start("http://127.0.0.1:4011").await;
+    let client = MultiAIClient::new([Deployment::new(model, Provider::Mistral)
+        .endpoint(format!("{}/v1", proxy.url))
+        .api_key("test")])
+    .unwrap();
+    for (audio, options) in transcription_shapes(&file) {
+        let _ = client.aspeech_to_text(audio, model).options(options).await;
+    }
+    let verdicts = proxy.take();
+    assert_all_accepted(&verdicts, transcription_shapes(&file).len(), "mistral.json");
+    // The manifest drops the fields Mistral's form does not have.
+    assert!(verdicts.iter().all(
+        |v| !v.body.contains("name=\"prompt\"") && !v.body.contains("name=\"response_format\"")
+    ));
+    // Mistral's language is a two-letter code.
+    let _ = client
+        .aspeech_to_text(llmax::Audio::from_bytes(wav(100), "a.wav"), model)
+        .language("english")
+        .await;
+    let verdicts = proxy.take();
+    assert_eq!(verdicts.len(), 1);
+    assert!(
+        !verdicts[0].accepted(),
+        "a language name must be rejected: {verdicts:?}"
+    );
+    let _ = std::fs::remove_file(&file);
+}

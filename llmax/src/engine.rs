@@ -430,6 +430,7 @@ impl Accounting {
             cached_input_tokens: usage.cached_input_tokens,
             cache_write_tokens: usage.cache_write_tokens,
             reasoning_tokens: usage.reasoning_tokens,
+            audio_duration: usage.audio_duration,
             duration: self.started.elapsed(),
             time_to_first_token: self.time_to_first_token,
             attempts: self.attempts,

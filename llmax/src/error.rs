@@ -47,6 +47,20 @@ pub enum Error {
         message: String,
     },
 
+    /// A file to upload (the audio of
+    /// [`aspeech_to_text`](crate::MultiAIClient::aspeech_to_text)) could not
+    /// be opened, measured or read. Raised before sending when the call is
+    /// built, and by an attempt that cannot open the file again (a retry
+    /// after the file was removed).
+    #[error("cannot read `{}`: {source}", path.display())]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The provider answered with an error status (boxed: errors stay small
     /// on the happy path).
     #[error(transparent)]
@@ -181,6 +195,13 @@ impl Error {
             message: source.to_string(),
             snippet: snippet(bytes),
             source: Some(Box::new(source)),
+        }
+    }
+
+    pub(crate) fn file(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::File {
+            path: path.to_owned(),
+            source,
         }
     }
 

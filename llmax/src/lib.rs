@@ -5,6 +5,7 @@
 // inside this crate, where the default catalog is generated.
 extern crate self as llmax;
 
+mod audio;
 pub mod catalog;
 mod client;
 mod deployment;
@@ -22,10 +23,11 @@ mod tools;
 mod transport;
 pub mod usage;
 
+pub use audio::{Audio, Segment, Transcription, TranscriptionFormat, TranscriptionOptions};
 pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
+    Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
 pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};

@@ -122,7 +122,10 @@ impl FinishReason {
 /// `prompt_tokens` does; Anthropic's counts are added up to match).
 /// `output_tokens` includes `reasoning_tokens`.
 ///
-/// `#[non_exhaustive]`: counts will be added (audio, images...). Build one
+/// `audio_duration` is the audio a provider bills by the minute
+/// (transcription), apart from any tokens.
+///
+/// `#[non_exhaustive]`: counts will be added (images...). Build one
 /// with [`Usage::new`] and the `with_*` methods:
 ///
 /// ```
@@ -146,6 +149,12 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     /// Output tokens spent reasoning.
     pub reasoning_tokens: u64,
+    /// Audio billed by duration (speech to text with a model priced per
+    /// minute); zero when the provider counted tokens instead. Priced at
+    /// the model's [`audio_per_minute`](Price::audio_per_minute).
+    // Usages serialized before the field existed still deserialize.
+    #[serde(default)]
+    pub audio_duration: Duration,
 }
 
 impl Usage {
@@ -158,6 +167,7 @@ impl Usage {
             cached_input_tokens: 0,
             cache_write_tokens: 0,
             reasoning_tokens: 0,
+            audio_duration: Duration::ZERO,
         }
     }
 
@@ -182,11 +192,33 @@ impl Usage {
         self
     }
 
-    /// What these tokens cost at `price`.
+    /// With this much audio billed by duration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llmax::{Price, Usage, Usd};
+    ///
+    /// // Whisper: $0.006 a minute, so 90 seconds cost $0.009.
+    /// let price = Price { audio_per_minute: Some("0.006".parse()?), ..Price::FREE };
+    /// let usage = Usage::default().with_audio_duration(Duration::from_secs(90));
+    /// assert_eq!(usage.cost(&price), "0.009".parse::<Usd>()?);
+    /// # Ok::<(), llmax::ParseUsdError>(())
+    /// ```
+    #[must_use]
+    pub const fn with_audio_duration(mut self, duration: Duration) -> Usage {
+        self.audio_duration = duration;
+        self
+    }
+
+    /// What this usage costs at `price`.
     ///
     /// Cached and cache-write tokens are priced apart when the price has a
-    /// rate for them, as input otherwise. Exact: integer pico-dollars,
-    /// saturating at `u64::MAX` pico-dollars for absurd counts.
+    /// rate for them, as input otherwise. Audio billed by duration is priced
+    /// per minute, to the nanosecond and rounded to the nearest pico-dollar
+    /// (exact whenever the rate and the duration allow it: any whole
+    /// millisecond at a rate of whole micro-dollars a minute); audio without
+    /// a per-minute rate costs nothing. Exact integer pico-dollars
+    /// otherwise, saturating at `u64::MAX` pico-dollars for absurd counts.
     pub fn cost(&self, price: &Price) -> Usd {
         let cached = self.cached_input_tokens.min(self.input_tokens);
         let written = self.cache_write_tokens.min(self.input_tokens - cached);
@@ -207,6 +239,7 @@ impl Usage {
                     .saturating_mul(written),
             )
             .saturating_add(price.output.saturating_mul(self.output_tokens))
+            .saturating_add(per_minute(price.audio_per_minute, self.audio_duration))
     }
 
     /// Whether no token was counted.
@@ -232,8 +265,22 @@ impl std::ops::Add for Usage {
                 .cache_write_tokens
                 .saturating_add(other.cache_write_tokens),
             reasoning_tokens: self.reasoning_tokens.saturating_add(other.reasoning_tokens),
+            audio_duration: self.audio_duration.saturating_add(other.audio_duration),
         }
     }
+}
+
+/// `duration` at `rate` per minute: integer arithmetic on nanoseconds (the
+/// product fits in a `u128` for any duration under 10^20 seconds; beyond,
+/// it saturates), rounded to the nearest pico-dollar.
+fn per_minute(rate: Option<Usd>, duration: Duration) -> Usd {
+    const NANOS_PER_MINUTE: u128 = 60_000_000_000;
+    let Some(rate) = rate else {
+        return Usd::ZERO;
+    };
+    let product = u128::from(rate.picos()).saturating_mul(duration.as_nanos());
+    let picos = product.saturating_add(NANOS_PER_MINUTE / 2) / NANOS_PER_MINUTE;
+    Usd::from_picos(u64::try_from(picos).unwrap_or(u64::MAX))
 }
 
 /// One item of a stream: the same type for every protocol.
@@ -320,5 +367,60 @@ impl ToolCallDelta {
     pub fn with_arguments(mut self, arguments: impl Into<String>) -> ToolCallDelta {
         self.arguments = Some(arguments.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn per_minute(rate: &str) -> Price {
+        Price {
+            audio_per_minute: Some(rate.parse().unwrap()),
+            ..Price::FREE
+        }
+    }
+
+    #[test]
+    fn audio_is_priced_per_minute_exactly() {
+        let whisper = per_minute("0.006");
+        let cost = |millis| {
+            Usage::default()
+                .with_audio_duration(Duration::from_millis(millis))
+                .cost(&whisper)
+        };
+        assert_eq!(cost(60_000), "0.006".parse().unwrap());
+        assert_eq!(cost(90_000), "0.009".parse().unwrap());
+        // 8.47 s, as Whisper reports it: $0.006 × 8.47 / 60.
+        assert_eq!(cost(8_470), "0.000847".parse().unwrap());
+        assert_eq!(cost(1), Usd::from_picos(100_000));
+        assert_eq!(cost(0), Usd::ZERO);
+        // Scaleway's $0.00345 a minute over one second: 57.5 micro-dollars.
+        let scaleway = per_minute("0.00345");
+        let second = Usage::default().with_audio_duration(Duration::from_secs(1));
+        assert_eq!(second.cost(&scaleway), "0.0000575".parse().unwrap());
+    }
+
+    #[test]
+    fn audio_and_tokens_add_up_and_saturate() {
+        let price = Price {
+            input: Usd::from_picos(6_000_000),
+            output: Usd::from_picos(10_000_000),
+            ..per_minute("0.003")
+        };
+        let usage = Usage::new(13, 151).with_audio_duration(Duration::from_secs(36));
+        // 13 × 6 + 151 × 10 micro-dollars, and 36 s at $0.003 a minute.
+        let expected = Usd::from_picos(13 * 6_000_000 + 151 * 10_000_000 + 1_800_000_000);
+        assert_eq!(usage.cost(&price), expected);
+        // No per-minute rate: the audio is free.
+        assert_eq!(
+            Usage::default()
+                .with_audio_duration(Duration::from_secs(3600))
+                .cost(&Price::FREE),
+            Usd::ZERO
+        );
+        let forever = Usage::default().with_audio_duration(Duration::MAX);
+        assert_eq!(forever.cost(&per_minute("1")), Usd::MAX);
+        assert_eq!((forever + forever).audio_duration, Duration::MAX);
     }
 }

@@ -39,6 +39,8 @@ pub struct UsageRecord {
     pub cache_write_tokens: u64,
     /// Reasoning tokens.
     pub reasoning_tokens: u64,
+    /// Audio billed by duration (speech to text priced per minute).
+    pub audio_duration: Duration,
     /// From the first attempt to the end of the call.
     pub duration: Duration,
     /// From the first attempt to the first streamed token (streams only).
@@ -58,6 +60,7 @@ impl UsageRecord {
             cached_input_tokens: self.cached_input_tokens,
             cache_write_tokens: self.cache_write_tokens,
             reasoning_tokens: self.reasoning_tokens,
+            audio_duration: self.audio_duration,
         }
     }
 }

@@ -3,7 +3,8 @@
 //! - [`builder`]: [`ClientBuilder`], and deployments prepared for the engine;
 //! - [`config`]: deployments from a TOML file;
 //! - [`chat`]: chat calls ([`Call`] and its kinds);
-//! - [`blocking`]: the blocking twins of the async calls.
+//! - [`blocking`]: the blocking twins of the async calls;
+//! - [`transcribe`]: speech to text ([`SpeechToText`]) and its blocking twins.
 //!
 //! Every call goes through the [engine](crate::engine).
 
@@ -11,6 +12,7 @@ mod blocking;
 mod builder;
 mod chat;
 mod config;
+mod transcribe;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 pub use builder::ClientBuilder;
 pub use chat::{Call, Invoke, InvokeToStr, Streaming, Typed, TypedStreaming};
+pub use transcribe::SpeechToText;
 
 use crate::catalog::{ModelId, ModelInfo};
 use crate::deployment::Deployment;

@@ -845,6 +845,7 @@ impl From<WireUsage> for Usage {
             cached_input_tokens: read,
             cache_write_tokens: written,
             reasoning_tokens: 0,
+            ..Usage::default()
         }
     }
 }

@@ -10,6 +10,7 @@
 pub(crate) mod anthropic;
 pub(crate) mod errors;
 pub(crate) mod openai;
+pub(crate) mod openai_audio;
 
 use reqwest::header::HeaderMap;
 
@@ -62,23 +63,25 @@ pub(crate) trait StreamDecoder: Send {
 
 /// What a request asks of a provider: one endpoint of a protocol.
 ///
-/// Chat is the only operation today; embeddings, transcription, speech and
-/// images come next, each as a variant with its path in each protocol that
-/// serves it, its codec, and the kind of model it takes.
+/// Each is a variant with its path in each protocol that serves it, its
+/// codec, and the kind of model it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Operation {
     /// Chat completions (streamed or not: the same endpoint).
     Chat,
+    /// Speech to text: a multipart upload of the audio.
+    Transcription,
 }
 
 impl Operation {
     /// All operations, in the order of [`Operation::index`].
-    pub const ALL: [Operation; 1] = [Operation::Chat];
+    pub const ALL: [Operation; 2] = [Operation::Chat, Operation::Transcription];
 
     /// A dense index, for per-operation tables.
     pub const fn index(self) -> usize {
         match self {
             Operation::Chat => 0,
+            Operation::Transcription => 1,
         }
     }
 
@@ -86,6 +89,7 @@ impl Operation {
     pub const fn kind(self) -> ModelKind {
         match self {
             Operation::Chat => ModelKind::Chat,
+            Operation::Transcription => ModelKind::Transcription,
         }
     }
 
@@ -93,6 +97,7 @@ impl Operation {
     pub const fn name(self) -> &'static str {
         match self {
             Operation::Chat => "chat",
+            Operation::Transcription => "speech-to-text",
         }
     }
 }
@@ -120,6 +125,8 @@ impl Adapter {
         match (self, operation) {
             (Adapter::OpenAi, Operation::Chat) => Some("/chat/completions"),
             (Adapter::Anthropic, Operation::Chat) => Some("/v1/messages"),
+            (Adapter::OpenAi, Operation::Transcription) => Some("/audio/transcriptions"),
+            (Adapter::Anthropic, Operation::Transcription) => None,
         }
     }
 

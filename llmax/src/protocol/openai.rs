@@ -445,6 +445,7 @@ impl From<WireUsage> for Usage {
                 .completion_tokens_details
                 .and_then(|details| details.reasoning_tokens)
                 .unwrap_or(0),
+            ..Usage::default()
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use reqwest::header::CONTENT_TYPE;
+
 use super::{Reply, Request, RequestBody, too_large};
 use crate::error::{ConfigErrorKind, Error, Result, TimeoutPhase};
 
@@ -39,20 +41,24 @@ impl Http {
         request: &Request<'_>,
         reached: &mut bool,
     ) -> Result<Reply> {
-        let RequestBody::Json(body) = &request.body;
-        let response = self
-            .client
-            .post(request.url.clone())
-            .headers(request.headers.clone())
-            .body(body.clone())
-            .send()
-            .await
-            .map_err(|source| {
-                if !source.is_connect() {
-                    *reached = true;
-                }
-                self.error(provider, source)
-            })?;
+        let builder = self.client.post(request.url.clone());
+        let builder = match &request.body {
+            RequestBody::Json(body) => builder.headers(request.headers.clone()).body(body.clone()),
+            RequestBody::Multipart(form) => {
+                // reqwest appends its `multipart/form-data; boundary=...`
+                // header to those given: the deployment's JSON content type
+                // must go, or the request would carry both.
+                let mut headers = request.headers.clone();
+                headers.remove(CONTENT_TYPE);
+                builder.headers(headers).multipart(form.build().await?)
+            }
+        };
+        let response = builder.send().await.map_err(|source| {
+            if !source.is_connect() {
+                *reached = true;
+            }
+            self.error(provider, source)
+        })?;
         *reached = true;
         Ok(Reply::Http(response))
     }

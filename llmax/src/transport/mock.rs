@@ -9,7 +9,8 @@
 //! stream sends one chunk per word, then a finish chunk and a usage chunk,
 //! like OpenAI. Asked for a schema (`response_format`, or a JSON Schema in
 //! the system prompt) it answers a value that follows it; given tools, it
-//! calls one, then answers from the tool results.
+//! calls one, then answers from the tool results. Speech-to-text uploads
+//! are answered by its [`audio`] part.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -47,8 +48,14 @@ struct ChatRequest {
     response_format: Option<Value>,
 }
 
+mod audio;
+
 /// Answers one request.
 pub(crate) fn answer(request: &Request<'_>) -> Reply {
+    let body = match &request.body {
+        RequestBody::Json(body) => body,
+        RequestBody::Multipart(form) => return audio::answer(request.url, form),
+    };
     if !request.url.path().ends_with("/chat/completions") {
         return error(
             404,
@@ -58,7 +65,6 @@ pub(crate) fn answer(request: &Request<'_>) -> Reply {
             ),
         );
     }
-    let RequestBody::Json(body) = &request.body;
     let chat: ChatRequest = match serde_json::from_slice(body) {
         Ok(chat) => chat,
         Err(why) => return error(400, &format!("invalid chat request: {why}")),

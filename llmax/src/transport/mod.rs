@@ -9,6 +9,9 @@
 
 pub(crate) mod http;
 pub(crate) mod mock;
+pub(crate) mod multipart;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -34,6 +37,10 @@ pub(crate) enum RequestBody {
     /// A JSON document (`content-type: application/json` is among the
     /// deployment's headers).
     Json(Bytes),
+    /// A `multipart/form-data` upload, described: each attempt builds the
+    /// form from it (with its own boundary, which replaces the
+    /// deployment's JSON content type) and streams a file from disk again.
+    Multipart(Arc<multipart::Form>),
 }
 
 /// Where a request goes.
