@@ -8,6 +8,7 @@ extern crate self as llmax;
 pub mod catalog;
 mod client;
 mod deployment;
+mod embeddings;
 mod engine;
 mod error;
 mod message;
@@ -25,9 +26,12 @@ pub mod usage;
 pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
+    Embed, Invoke, InvokeToStr, MultiAIClient, Streaming, Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
+pub use embeddings::{
+    DEFAULT_EMBEDDING_CONCURRENCY, EmbeddingEncoding, EmbeddingOptions, EmbeddingResponse,
+};
 pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
 pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};

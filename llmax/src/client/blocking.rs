@@ -80,7 +80,7 @@ impl MultiAIClient {
     }
 
     /// Runs `call` on the blocking runtime, started on first use.
-    fn block_on<'s, T, F, Fut>(&'s self, name: &'static str, call: F) -> Result<T>
+    pub(super) fn block_on<'s, T, F, Fut>(&'s self, name: &'static str, call: F) -> Result<T>
     where
         F: FnOnce(&'s Http) -> Fut,
         Fut: Future<Output = Result<T>>,

@@ -3,6 +3,7 @@
 //! - [`builder`]: [`ClientBuilder`], and deployments prepared for the engine;
 //! - [`config`]: deployments from a TOML file;
 //! - [`chat`]: chat calls ([`Call`] and its kinds);
+//! - [`embed`]: embeddings calls ([`Embed`]) and their blocking twins;
 //! - [`blocking`]: the blocking twins of the async calls.
 //!
 //! Every call goes through the [engine](crate::engine).
@@ -11,6 +12,7 @@ mod blocking;
 mod builder;
 mod chat;
 mod config;
+mod embed;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 pub use builder::ClientBuilder;
 pub use chat::{Call, Invoke, InvokeToStr, Streaming, Typed, TypedStreaming};
+pub use embed::Embed;
 
 use crate::catalog::{ModelId, ModelInfo};
 use crate::deployment::Deployment;

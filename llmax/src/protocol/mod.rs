@@ -10,12 +10,14 @@
 pub(crate) mod anthropic;
 pub(crate) mod errors;
 pub(crate) mod openai;
+pub(crate) mod openai_embeddings;
 
 use reqwest::header::HeaderMap;
 
 use crate::catalog::{ModelKind, Protocol};
 use crate::deployment::Resolved;
-use crate::error::Result;
+use crate::embeddings::EmbeddingOptions;
+use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::options::CallOptions;
 use crate::response::{Choice, StreamChunk, Usage};
@@ -62,23 +64,26 @@ pub(crate) trait StreamDecoder: Send {
 
 /// What a request asks of a provider: one endpoint of a protocol.
 ///
-/// Chat is the only operation today; embeddings, transcription, speech and
-/// images come next, each as a variant with its path in each protocol that
-/// serves it, its codec, and the kind of model it takes.
+/// Each operation is a variant with its path in each protocol that serves
+/// it, its codec, and the kind of model it takes; transcription, speech and
+/// images come next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Operation {
     /// Chat completions (streamed or not: the same endpoint).
     Chat,
+    /// Text embeddings.
+    Embeddings,
 }
 
 impl Operation {
     /// All operations, in the order of [`Operation::index`].
-    pub const ALL: [Operation; 1] = [Operation::Chat];
+    pub const ALL: [Operation; 2] = [Operation::Chat, Operation::Embeddings];
 
     /// A dense index, for per-operation tables.
     pub const fn index(self) -> usize {
         match self {
             Operation::Chat => 0,
+            Operation::Embeddings => 1,
         }
     }
 
@@ -86,6 +91,7 @@ impl Operation {
     pub const fn kind(self) -> ModelKind {
         match self {
             Operation::Chat => ModelKind::Chat,
+            Operation::Embeddings => ModelKind::Embedding,
         }
     }
 
@@ -93,6 +99,7 @@ impl Operation {
     pub const fn name(self) -> &'static str {
         match self {
             Operation::Chat => "chat",
+            Operation::Embeddings => "embeddings",
         }
     }
 }
@@ -120,6 +127,9 @@ impl Adapter {
         match (self, operation) {
             (Adapter::OpenAi, Operation::Chat) => Some("/chat/completions"),
             (Adapter::Anthropic, Operation::Chat) => Some("/v1/messages"),
+            (Adapter::OpenAi, Operation::Embeddings) => Some("/embeddings"),
+            // Anthropic has no embeddings API (it points to Voyage AI).
+            (Adapter::Anthropic, Operation::Embeddings) => None,
         }
     }
 
@@ -161,6 +171,51 @@ impl Adapter {
         match self {
             Adapter::OpenAi => Box::new(openai::Decoder::new(provider)),
             Adapter::Anthropic => Box::new(anthropic::Decoder::new(provider)),
+        }
+    }
+
+    /// The inputs of one embeddings call cut into the batches of one request
+    /// each, in order, at most `max_inputs` inputs a batch (and within the
+    /// protocol's own limits).
+    pub fn embedding_batches(
+        self,
+        inputs: &[String],
+        max_inputs: usize,
+    ) -> Vec<std::ops::Range<usize>> {
+        openai_embeddings::batches(inputs, max_inputs)
+    }
+
+    /// The embeddings request body of one batch.
+    pub fn embeddings_body(
+        self,
+        resolved: &Resolved,
+        inputs: &[String],
+        options: &EmbeddingOptions,
+    ) -> Result<Vec<u8>> {
+        match self {
+            Adapter::OpenAi => openai_embeddings::body(resolved, inputs, options),
+            // `Target::check` refuses the call before this: no path.
+            Adapter::Anthropic => Err(Error::InvalidRequest {
+                model: resolved.model.name,
+                message: "the anthropic protocol has no embeddings endpoint".to_owned(),
+            }),
+        }
+    }
+
+    /// Parses an embeddings response of a batch of `inputs` inputs.
+    pub fn embeddings_parse(
+        self,
+        provider: &'static str,
+        body: &[u8],
+        inputs: usize,
+    ) -> Result<openai_embeddings::Parsed> {
+        match self {
+            Adapter::OpenAi => openai_embeddings::parse(provider, body, inputs),
+            Adapter::Anthropic => Err(Error::decode(
+                provider,
+                "the anthropic protocol has no embeddings endpoint",
+                body,
+            )),
         }
     }
 
