@@ -14,6 +14,14 @@ use crate::response::Usage;
 /// [`EmbeddingOptions::concurrency`] says otherwise: enough to embed a large
 /// corpus several times faster than one request at a time, few enough not to
 /// meet the provider's rate limit at once.
+///
+/// ```
+/// use llmax::{DEFAULT_EMBEDDING_CONCURRENCY, EmbeddingOptions};
+///
+/// assert_eq!(EmbeddingOptions::new().concurrency, DEFAULT_EMBEDDING_CONCURRENCY);
+/// // One request at a time, for a server that rate-limits hard.
+/// assert_eq!(EmbeddingOptions::new().concurrency(1).concurrency, 1);
+/// ```
 pub const DEFAULT_EMBEDDING_CONCURRENCY: usize = 4;
 
 /// The vectors of an embeddings call, one per input, with what the call
