@@ -166,7 +166,7 @@ async fn base64_vectors_decode_to_the_same_floats() {
     let server = RawServer::start(vec![Reply::json(200, recorded_as_base64())]).await;
     let (client, _) = client_with(openai(&server.url));
     let e = client
-        .aembed(["hello", "world"], SMALL)
+        .aembed(&["hello", "world"], SMALL)
         .encoding(EmbeddingEncoding::Base64)
         .await
         .unwrap();
@@ -630,7 +630,7 @@ async fn batches_run_concurrently_and_come_back_in_order() {
 #[test]
 fn blocking_twins_work_without_a_runtime_and_refuse_inside_one() {
     let client = MultiAIClient::new([Deployment::new(SMALL, Provider::Mock)]).unwrap();
-    let e = client.embed(["hello", "world"], SMALL).unwrap();
+    let e = client.embed(&["hello", "world"], SMALL).unwrap();
     assert_eq!(e.embeddings.len(), 2);
     let e = client
         .embed_with(
@@ -647,7 +647,7 @@ fn blocking_twins_work_without_a_runtime_and_refuse_inside_one() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let error = runtime.block_on(async { client.embed(["hello"], SMALL).unwrap_err() });
+    let error = runtime.block_on(async { client.embed(&["hello"], SMALL).unwrap_err() });
     assert!(
         matches!(error, Error::BlockingInRuntime("embed")),
         "{error:?}"

@@ -10,6 +10,52 @@ use crate::catalog::Usd;
 use crate::options::CallOptions;
 use crate::response::Usage;
 
+/// The texts an embeddings call takes: a slice, array or vector of strings
+/// by reference (`&["a", "b"]`, `&[String]`, `&Vec<&str>`...), or a vector
+/// by value, whose `String`s are moved into the call rather than copied.
+///
+/// Arrays by value are left out on purpose: with them, `&["a", "b"]` (the
+/// natural way to write a few texts) would be a needless borrow to Clippy.
+///
+/// ```
+/// # async fn run(client: llmax::MultiAIClient) -> llmax::Result<()> {
+/// let model = llmax::model!("text-embedding-3-small");
+/// client.aembed(&["hello", "world"], model).await?;
+/// let chunks: Vec<String> = vec!["a long document, cut".into(), "in chunks".into()];
+/// client.aembed(&chunks, model).await?; // copied: `chunks` is still yours
+/// client.aembed(chunks, model).await?; // moved: no copy
+/// # Ok(()) }
+/// ```
+pub trait EmbedInputs {
+    /// The texts, owned.
+    fn into_inputs(self) -> Vec<String>;
+}
+
+impl<S: AsRef<str>> EmbedInputs for &[S] {
+    fn into_inputs(self) -> Vec<String> {
+        self.iter().map(|text| text.as_ref().to_owned()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> EmbedInputs for &[S; N] {
+    fn into_inputs(self) -> Vec<String> {
+        self.as_slice().into_inputs()
+    }
+}
+
+impl<S: AsRef<str>> EmbedInputs for &Vec<S> {
+    fn into_inputs(self) -> Vec<String> {
+        self.as_slice().into_inputs()
+    }
+}
+
+impl<S: Into<String>> EmbedInputs for Vec<S> {
+    fn into_inputs(self) -> Vec<String> {
+        // For a `Vec<String>` this reuses the vector and its strings.
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
 /// How many batches of one embeddings call are in flight at once, unless
 /// [`EmbeddingOptions::concurrency`] says otherwise: enough to embed a large
 /// corpus several times faster than one request at a time, few enough not to

@@ -30,7 +30,8 @@ pub use client::{
 };
 pub use deployment::Deployment;
 pub use embeddings::{
-    DEFAULT_EMBEDDING_CONCURRENCY, EmbeddingEncoding, EmbeddingOptions, EmbeddingResponse,
+    DEFAULT_EMBEDDING_CONCURRENCY, EmbedInputs, EmbeddingEncoding, EmbeddingOptions,
+    EmbeddingResponse,
 };
 pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
 pub use llmax_macros::{LlmSchema, manifest, model};

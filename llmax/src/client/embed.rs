@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::MultiAIClient;
 use crate::catalog::{ModelId, ModelInfo, Usd};
-use crate::embeddings::{EmbeddingEncoding, EmbeddingOptions, EmbeddingResponse};
+use crate::embeddings::{EmbedInputs, EmbeddingEncoding, EmbeddingOptions, EmbeddingResponse};
 use crate::engine::{Decoded, Exchange};
 use crate::error::{Error, Result};
 use crate::protocol::Operation;
@@ -28,8 +28,8 @@ impl MultiAIClient {
     /// the returned builder ([`dimensions`](Embed::dimensions),
     /// [`encoding`](Embed::encoding), retries...), then `.await` it.
     ///
-    /// Inputs are anything that iterates over strings: `&["a", "b"]`,
-    /// `&[String]`, `Vec<String>`... An empty list is
+    /// Inputs are strings by reference (`&["a", "b"]`, `&[String]`...) or
+    /// an owned `Vec<String>` (see [`EmbedInputs`]). An empty list is
     /// [`Error::InvalidRequest`], and a model that is not an embedding model
     /// too, both before anything is sent.
     ///
@@ -59,14 +59,10 @@ impl MultiAIClient {
     /// assert_eq!(e.embeddings[1].len(), 256);
     /// # Ok(()) }
     /// ```
-    pub fn aembed<I, S>(&self, inputs: I, model: impl ModelId) -> Embed<'_>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
+    pub fn aembed(&self, inputs: impl EmbedInputs, model: impl ModelId) -> Embed<'_> {
         Embed {
             client: self,
-            inputs: owned(inputs),
+            inputs: inputs.into_inputs(),
             model: model.info(),
             options: EmbeddingOptions::default(),
         }
@@ -83,15 +79,15 @@ impl MultiAIClient {
     ///
     /// let model = llmax::model!("text-embedding-3-small");
     /// let client = MultiAIClient::new([Deployment::new(model, Provider::Mock)])?;
-    /// let e = client.embed(vec!["hello".to_owned()], model)?;
+    /// let e = client.embed(&["hello"], model)?;
     /// assert_eq!(e.embeddings.len(), 1);
     /// # Ok::<(), llmax::Error>(())
     /// ```
-    pub fn embed<I, S>(&self, inputs: I, model: impl ModelId) -> Result<EmbeddingResponse>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
+    pub fn embed(
+        &self,
+        inputs: impl EmbedInputs,
+        model: impl ModelId,
+    ) -> Result<EmbeddingResponse> {
         self.embed_with(inputs, model, EmbeddingOptions::default())
     }
 
@@ -102,21 +98,17 @@ impl MultiAIClient {
     ///
     /// let model = llmax::model!("text-embedding-3-small");
     /// let client = MultiAIClient::new([Deployment::new(model, Provider::Mock)])?;
-    /// let e = client.embed_with(["hello"], model, EmbeddingOptions::new().dimensions(8))?;
+    /// let e = client.embed_with(&["hello"], model, EmbeddingOptions::new().dimensions(8))?;
     /// assert_eq!(e.embeddings[0].len(), 8);
     /// # Ok::<(), llmax::Error>(())
     /// ```
-    pub fn embed_with<I, S>(
+    pub fn embed_with(
         &self,
-        inputs: I,
+        inputs: impl EmbedInputs,
         model: impl ModelId,
         options: EmbeddingOptions,
-    ) -> Result<EmbeddingResponse>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let inputs = owned(inputs);
+    ) -> Result<EmbeddingResponse> {
+        let inputs = inputs.into_inputs();
         let model = model.info();
         self.block_on("embed", |http| async move {
             self.embeddings(http, &inputs, model, &options, "embed")
@@ -246,17 +238,6 @@ where
         Some(error) => Err(error),
         None => Ok(done),
     }
-}
-
-fn owned<I, S>(inputs: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    inputs
-        .into_iter()
-        .map(|input| input.as_ref().to_owned())
-        .collect()
 }
 
 /// An embeddings call being set up: set options, then `.await` it.
