@@ -7,12 +7,13 @@
 //! `.ci/run` starts the mocks and sets `LLMAX_CONFORMANCE=1`; without it
 //! these tests say so and pass, since they need Node.js and the mocks.
 //! Ports: 4010 OpenAI, 4011 Mistral, 4014 OpenAI strict (unknown top-level
-//! fields rejected).
+//! fields rejected). Chat requests are checked against each spec, and
+//! embeddings requests against OpenAI's and Mistral's.
 
 use futures_util::StreamExt;
 use llmax::{
-    CallOptions, ContentPart, Deployment, Message, Model, MultiAIClient, Provider, ResponseFormat,
-    Tool, ToolCall, ToolChoice,
+    CallOptions, ContentPart, Deployment, EmbeddingEncoding, EmbeddingOptions, Message, Model,
+    MultiAIClient, Provider, ResponseFormat, Tool, ToolCall, ToolChoice,
 };
 use llmax_tests::{Verdict, VerdictProxy};
 use serde_json::json;
@@ -379,4 +380,119 @@ async fn transcription_uploads_conform_to_the_mistral_spec() {
         "a language name must be rejected: {verdicts:?}"
     );
     let _ = std::fs::remove_file(&file);
+}
+
+/// Embeddings request shapes: (name, options). Each goes out with one input
+/// and with several.
+fn embedding_shapes() -> Vec<(&'static str, EmbeddingOptions)> {
+    vec![
+        ("plain", EmbeddingOptions::new()),
+        ("dimensions", EmbeddingOptions::new().dimensions(256)),
+        (
+            "float encoding",
+            EmbeddingOptions::new().encoding(EmbeddingEncoding::Float),
+        ),
+        (
+            "base64 encoding and dimensions",
+            EmbeddingOptions::new()
+                .encoding(EmbeddingEncoding::Base64)
+                .dimensions(512),
+        ),
+    ]
+}
+
+const EMBEDDING_INPUTS: [&[&str]; 2] = [
+    &["The quick brown fox"],
+    &[
+        "Embed this sentence.",
+        "As well as this one.",
+        "And a third.",
+    ],
+];
+
+/// Sends every embeddings shape; returns how many requests went out. The
+/// mocks' placeholder replies need not decode: only the requests are judged.
+async fn send_embeddings(client: &MultiAIClient, model: Model) -> usize {
+    let mut sent = 0;
+    for (_, options) in embedding_shapes() {
+        for inputs in EMBEDDING_INPUTS {
+            let _ = client.aembed(inputs, model).options(options.clone()).await;
+            sent += 1;
+        }
+    }
+    sent
+}
+
+async fn invalid_embedding_is_rejected(client: &MultiAIClient, proxy: &VerdictProxy, model: Model) {
+    let _ = client
+        .aembed(&["Hi"], model)
+        .extra("encoding_format", "hex")
+        .await;
+    let verdicts = proxy.take();
+    assert_eq!(verdicts.len(), 1);
+    assert!(
+        !verdicts[0].accepted(),
+        "an unknown encoding_format must be rejected: {verdicts:?}"
+    );
+}
+
+#[tokio::test]
+async fn embeddings_requests_conform_to_the_openai_spec() {
+    if !enabled() {
+        return;
+    }
+    let small = llmax::model!("text-embedding-3-small");
+    let scaleway = llmax::model!("scaleway/bge-multilingual-gemma2");
+    for (port, spec) in [(4010, "openai.llm.json"), (4014, "openai.llm.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client = MultiAIClient::new([
+            Deployment::new(small, Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+            Deployment::new(scaleway, Provider::Scaleway)
+                .endpoint(&proxy.url)
+                .api_key("scw-test"),
+        ])
+        .unwrap();
+        for model in [small, scaleway] {
+            let count = send_embeddings(&client, model).await;
+            let verdicts = proxy.take();
+            assert_all_accepted(&verdicts, count, spec);
+            assert!(
+                verdicts
+                    .iter()
+                    .all(|v| v.request_line.starts_with("POST /embeddings "))
+            );
+        }
+        invalid_embedding_is_rejected(&client, &proxy, small).await;
+    }
+}
+
+#[tokio::test]
+async fn embeddings_requests_conform_to_the_mistral_spec() {
+    if !enabled() {
+        return;
+    }
+    let model = llmax::model!("mistral-embed");
+    let proxy = VerdictProxy::start("http://127.0.0.1:4011").await;
+    let client = MultiAIClient::new([Deployment::new(model, Provider::Mistral)
+        .endpoint(format!("{}/v1", proxy.url))
+        .api_key("test")])
+    .unwrap();
+    let count = send_embeddings(&client, model).await;
+    let verdicts = proxy.take();
+    assert_all_accepted(&verdicts, count, "mistral.json");
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| v.request_line.starts_with("POST /v1/embeddings "))
+    );
+    // Mistral's name for the dimensions.
+    assert!(
+        verdicts
+            .iter()
+            .any(|v| v.body.contains("\"output_dimension\":256"))
+    );
+    assert!(verdicts.iter().all(|v| !v.body.contains("\"dimensions\"")));
+    invalid_embedding_is_rejected(&client, &proxy, model).await;
 }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! llmax-bench [all] [N...] [--rounds R] [--multi-thread] [--no-pin]
-//!                                    every workload (or only workloads N...)
+//!                                    every workload (or only workloads N...);
+//!                                    7 is embeddings
 //! llmax-bench smoke                  tiny counts, no compile workload (a test runs it)
 //! llmax-bench serve [ADDR]           the fake provider alone (default 127.0.0.1:8089)
 //! llmax-bench profile W IMPL PROTO [COUNT] [--multi-thread]
@@ -21,8 +22,8 @@ use crate::fixtures::{Fixtures, fixtures_dir};
 use crate::measure;
 use crate::server::{ServerProcess, serve};
 use crate::workloads::{
-    BlockingReport, Client, Impl, MemoryReport, Proto, Run, blocking, calls, measured, memory,
-    streams,
+    BlockingReport, Client, Encoding, Impl, MemoryReport, Proto, Run, blocking, calls, embed_calls,
+    embedding_inputs, measured, memory, streams,
 };
 use crate::{BoxError, Streamed};
 
@@ -53,6 +54,10 @@ pub struct Config {
     pub compile_reps: usize,
     /// Workload 6: blocking calls.
     pub blocking_calls: usize,
+    /// Workload 7: sequential embeddings calls.
+    pub embedding_calls: usize,
+    /// Workload 7: inputs per call (1536-number vectors each).
+    pub embedding_inputs: usize,
     /// Workloads 1-3: measured rounds of each side (the median is kept).
     pub rounds: usize,
     /// Workloads 1-3 on tokio's multi-thread runtime instead of a
@@ -87,10 +92,12 @@ impl Config {
             compile_models: 2000,
             compile_reps: 3,
             blocking_calls: 2000,
+            embedding_calls: 300,
+            embedding_inputs: 16,
             rounds: 11,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 5, 6],
+            only: vec![1, 2, 3, 4, 5, 6, 7],
         }
     }
 
@@ -109,10 +116,12 @@ impl Config {
             compile_models: 0,
             compile_reps: 0,
             blocking_calls: 20,
+            embedding_calls: 4,
+            embedding_inputs: 3,
             rounds: 1,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 6],
+            only: vec![1, 2, 3, 4, 6, 7],
         }
     }
 }
@@ -425,6 +434,40 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
                 problems.append(&mut result.problems);
                 rows.push(ratio_row(&label, &result, "µs CPU/chunk", 1.2));
             }
+        }
+    }
+
+    if wants(7) {
+        let runtime = runtime(config.multi_thread)?;
+        let (n, k) = (config.embedding_calls, config.embedding_inputs);
+        let inputs = embedding_inputs(k);
+        for encoding in [Encoding::Float, Encoding::Base64] {
+            let label = format!(
+                "7. {n} sequential embeddings calls, {k} inputs × 1536 numbers, {}",
+                encoding.name()
+            );
+            let warm_inputs = inputs.clone();
+            let warm = move |client: Client| -> BoxFuture {
+                let inputs = warm_inputs.clone();
+                Box::pin(async move { embed_calls(&client, 20, &inputs, encoding).await })
+            };
+            let work_inputs = inputs.clone();
+            let work = move |client: Client| -> BoxFuture {
+                let inputs = work_inputs.clone();
+                Box::pin(async move { embed_calls(&client, n, &inputs, encoding).await })
+            };
+            let mut result = paired(
+                &runtime,
+                &base,
+                &label,
+                config.rounds,
+                n,
+                "call",
+                &warm,
+                &work,
+            )?;
+            problems.append(&mut result.problems);
+            rows.push(ratio_row(&label, &result, "µs CPU/call", 1.1));
         }
     }
 

@@ -33,6 +33,9 @@ pub struct Fixtures {
     pub anthropic_json: Bytes,
     /// `anthropic/anthropic-text.chunks.txt`, as `event: TYPE` + `data: ...` events.
     pub anthropic_stream: StreamFrames,
+    /// The numbers of `openai/openai-embedding.json`, as written there and as
+    /// `f32`: the embeddings replies repeat them to the vectors' length.
+    pub embedding_numbers: Vec<(String, f32)>,
 }
 
 /// Where the recorded fixtures are: the workspace's `tests/fixtures`, the
@@ -56,6 +59,7 @@ impl Fixtures {
             openai_stream: openai_frames(&openai_lines)?,
             anthropic_json: Bytes::from(read("anthropic/anthropic-text.json")?),
             anthropic_stream: anthropic_frames(&anthropic_lines)?,
+            embedding_numbers: embedding_numbers(&read("openai/openai-embedding.json")?)?,
         })
     }
 }
@@ -71,6 +75,23 @@ fn lines(text: &[u8]) -> Result<Vec<(String, Value)>, String> {
                 .map_err(|error| format!("a fixture line is not JSON: {error}"))
         })
         .collect()
+}
+
+/// Every number of every vector of a recorded embeddings reply, in order.
+fn embedding_numbers(body: &[u8]) -> Result<Vec<(String, f32)>, String> {
+    let reply: Value = serde_json::from_slice(body).map_err(|error| error.to_string())?;
+    let numbers: Vec<(String, f32)> = reply["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["embedding"].as_array())
+        .flatten()
+        .filter_map(|number| Some((number.to_string(), number.as_f64()? as f32)))
+        .collect();
+    if numbers.is_empty() {
+        return Err("the embeddings fixture has no numbers".to_owned());
+    }
+    Ok(numbers)
 }
 
 /// OpenAI: the chunks with content text are the body; the role chunk before
@@ -144,5 +165,7 @@ mod tests {
         assert_eq!(anthropic.body.len(), 6);
         assert_eq!(anthropic.tail.len(), 3);
         assert!(anthropic.tail[2].starts_with(b"event: message_stop\n"));
+        assert_eq!(fixtures.embedding_numbers.len(), 10);
+        assert_eq!(fixtures.embedding_numbers[0].0, "0.0057293195");
     }
 }

@@ -2,8 +2,11 @@
 //! directly with reqwest and serde_json. A body serialized from a minimal
 //! struct, the reply read whole and parsed into a minimal struct; streams
 //! read from reqwest's byte stream, cut into lines by hand, each `data:` line
-//! parsed into a minimal struct. No retries, no timeouts, no accounting.
+//! parsed into a minimal struct. Embeddings: the vectors parsed into
+//! `Vec<f32>`s (or base64 decoded into them) in the order of the reply. No
+//! retries, no timeouts, no accounting.
 
+use base64::Engine as _;
 use futures_util::StreamExt;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -17,6 +20,7 @@ pub struct Floor {
     http: reqwest::Client,
     openai_url: reqwest::Url,
     anthropic_url: reqwest::Url,
+    embeddings_url: reqwest::Url,
     openai_headers: HeaderMap,
     anthropic_headers: HeaderMap,
 }
@@ -139,6 +143,39 @@ struct AnthropicDelta {
     text: Option<String>,
 }
 
+#[derive(Serialize)]
+struct EmbeddingRequest<'a> {
+    model: &'a str,
+    input: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding_format: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingResponse<V> {
+    data: Vec<EmbeddingItem<V>>,
+    usage: EmbeddingUsage,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingItem<V> {
+    embedding: V,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingUsage {
+    prompt_tokens: u64,
+}
+
+/// The vectors of an embeddings call and its input tokens.
+#[derive(Debug)]
+pub struct Embedded {
+    /// One per input, in the order the reply lists them.
+    pub vectors: Vec<Vec<f32>>,
+    /// Input tokens.
+    pub tokens: u64,
+}
+
 /// A non-streamed answer: its text and token counts.
 #[derive(Debug)]
 pub struct Answer {
@@ -171,6 +208,7 @@ impl Floor {
             http,
             openai_url: url("/chat/completions"),
             anthropic_url: url("/v1/messages"),
+            embeddings_url: url("/embeddings"),
             openai_headers,
             anthropic_headers,
         }
@@ -268,6 +306,47 @@ impl Floor {
         Ok(Answer {
             text,
             tokens: reply.usage.input_tokens + reply.usage.output_tokens,
+        })
+    }
+
+    /// An OpenAI embeddings call: the vectors as JSON numbers, or as base64
+    /// of little-endian `f32`s, decoded.
+    pub async fn embeddings(&self, inputs: &[String], base64: bool) -> Result<Embedded, BoxError> {
+        let request = EmbeddingRequest {
+            model: "text-embedding-3-small",
+            input: inputs,
+            encoding_format: base64.then_some("base64"),
+        };
+        let body = serde_json::to_vec(&request)?;
+        let response = self
+            .http
+            .post(self.embeddings_url.clone())
+            .headers(self.openai_headers.clone())
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let bytes = response.bytes().await?;
+        if !base64 {
+            let reply: EmbeddingResponse<Vec<f32>> = serde_json::from_slice(&bytes)?;
+            return Ok(Embedded {
+                vectors: reply.data.into_iter().map(|item| item.embedding).collect(),
+                tokens: reply.usage.prompt_tokens,
+            });
+        }
+        let reply: EmbeddingResponse<String> = serde_json::from_slice(&bytes)?;
+        let mut vectors = Vec::with_capacity(reply.data.len());
+        for item in reply.data {
+            let raw = base64::engine::general_purpose::STANDARD.decode(item.embedding)?;
+            vectors.push(
+                raw.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+            );
+        }
+        Ok(Embedded {
+            vectors,
+            tokens: reply.usage.prompt_tokens,
         })
     }
 

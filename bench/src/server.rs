@@ -1,7 +1,11 @@
 //! The fake provider: a small hyper server speaking OpenAI's chat completions
 //! (`POST /chat/completions`, `/v1/chat/completions`) and Anthropic's
 //! Messages (`POST /v1/messages`), non-streamed and streamed, from the
-//! recorded fixtures.
+//! recorded fixtures; and OpenAI's embeddings (`POST /embeddings`,
+//! `/v1/embeddings`): one vector per input, of `dimensions` numbers (1536 by
+//! default), the recorded reply's numbers repeated, as JSON numbers or as
+//! base64 (`encoding_format`). Each shape of embeddings reply is built once
+//! and then served from memory.
 //!
 //! A request chooses its stream's shape, in this order of precedence:
 //! - headers `x-bench-chunks` and `x-bench-delay-ms`;
@@ -17,6 +21,7 @@
 //! The benches run it in a process of its own (`llmax-bench serve ADDR`), so
 //! that its CPU time and file descriptors are not the client's.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future as _;
 use std::io::{BufRead, BufReader};
@@ -24,10 +29,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http_body::Frame;
 use http_body_util::{BodyExt, Either, Full};
@@ -36,6 +42,7 @@ use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 use crate::fixtures::{Fixtures, StreamFrames};
 
@@ -58,7 +65,10 @@ pub fn serve(addr: SocketAddr, fixtures: Fixtures) -> std::io::Result<()> {
         // Thousands of clients connect at once in the memory workload.
         let listener = socket.listen(16 * 1024)?;
         println!("listening on {}", listener.local_addr()?);
-        let fixtures = Arc::new(fixtures);
+        let state = Arc::new(State {
+            fixtures,
+            embeddings: Mutex::new(HashMap::new()),
+        });
         loop {
             let (stream, _) = match listener.accept().await {
                 Ok(accepted) => accepted,
@@ -70,11 +80,11 @@ pub fn serve(addr: SocketAddr, fixtures: Fixtures) -> std::io::Result<()> {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let fixtures = fixtures.clone();
+            let state = state.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let fixtures = fixtures.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &fixtures).await) }
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(handle(request, &state).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -82,6 +92,13 @@ pub fn serve(addr: SocketAddr, fixtures: Fixtures) -> std::io::Result<()> {
             });
         }
     })
+}
+
+/// What the server serves: the fixtures, and the embeddings replies built
+/// so far, by (inputs, dimensions, base64).
+struct State {
+    fixtures: Fixtures,
+    embeddings: Mutex<HashMap<(usize, usize, bool), Bytes>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,10 +117,14 @@ enum Protocol {
     Anthropic,
 }
 
-async fn handle(request: Request<Incoming>, fixtures: &Fixtures) -> Response<Body> {
+async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
+    let fixtures = &state.fixtures;
     let protocol = match (request.method(), request.uri().path()) {
         (&Method::POST, "/chat/completions" | "/v1/chat/completions") => Protocol::OpenAi,
         (&Method::POST, "/v1/messages") => Protocol::Anthropic,
+        (&Method::POST, "/embeddings" | "/v1/embeddings") => {
+            return embeddings(request, state).await;
+        }
         (&Method::GET, "/health") => return json(StatusCode::OK, Bytes::from_static(b"{}")),
         _ => return error(StatusCode::NOT_FOUND, "not_found_error", "no such route"),
     };
@@ -154,6 +175,93 @@ async fn handle(request: Request<Incoming>, fixtures: &Fixtures) -> Response<Bod
         .headers_mut()
         .insert("cache-control", HeaderValue::from_static("no-cache"));
     response
+}
+
+/// The part of an embeddings request the server reads.
+#[derive(Deserialize)]
+struct EmbeddingFields {
+    input: Vec<IgnoredAny>,
+    #[serde(default)]
+    dimensions: Option<usize>,
+    #[serde(default)]
+    encoding_format: Option<String>,
+}
+
+async fn embeddings(request: Request<Incoming>, state: &State) -> Response<Body> {
+    if !request.headers().contains_key("authorization") {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            "missing credentials",
+        );
+    }
+    let Ok(body) = request
+        .into_body()
+        .collect()
+        .await
+        .map(|body| body.to_bytes())
+    else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "bad body");
+    };
+    let Ok(fields) = serde_json::from_slice::<EmbeddingFields>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "not an embeddings request",
+        );
+    };
+    let key = (
+        fields.input.len(),
+        fields.dimensions.unwrap_or(1536),
+        fields.encoding_format.as_deref() == Some("base64"),
+    );
+    let mut built = state
+        .embeddings
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let reply = built
+        .entry(key)
+        .or_insert_with(|| embeddings_reply(&state.fixtures, key.0, key.1, key.2))
+        .clone();
+    json(StatusCode::OK, reply)
+}
+
+/// An OpenAI embeddings reply: `inputs` vectors of `dimensions` numbers,
+/// the recorded ones in turn (each vector starting one number further), and
+/// 8 prompt tokens an input.
+fn embeddings_reply(fixtures: &Fixtures, inputs: usize, dimensions: usize, base64: bool) -> Bytes {
+    let numbers = &fixtures.embedding_numbers;
+    let mut out = String::from(r#"{"object":"list","data":["#);
+    for index in 0..inputs {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#"{{"object":"embedding","index":{index},"embedding":"#
+        ));
+        let values = (0..dimensions).map(|at| &numbers[(index + at) % numbers.len()]);
+        if base64 {
+            let bytes: Vec<u8> = values.flat_map(|(_, value)| value.to_le_bytes()).collect();
+            out.push('"');
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+            out.push('"');
+        } else {
+            out.push('[');
+            for (at, (text, _)) in values.enumerate() {
+                if at > 0 {
+                    out.push(',');
+                }
+                out.push_str(text);
+            }
+            out.push(']');
+        }
+        out.push('}');
+    }
+    let tokens = inputs * 8;
+    out.push_str(&format!(
+        r#"],"model":"text-embedding-3-small","usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}"#
+    ));
+    Bytes::from(out)
 }
 
 /// Query parameters, then headers, win over body fields.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use llmax::{ChatStream, Deployment, Message, Model, MultiAIClient, Provider};
+use llmax::{ChatStream, Deployment, EmbeddingEncoding, Message, Model, MultiAIClient, Provider};
 use serde::{Deserialize, Serialize};
 
 use crate::floor::Floor;
@@ -76,8 +76,12 @@ impl Proto {
     }
 }
 
-/// The llmax client of the fake provider at `base`: `gpt-4o` on OpenAI and
-/// `claude-4.5-sonnet` on Anthropic, default options.
+/// The embedding model of the embeddings workload.
+pub const EMBEDDING_MODEL: Model = llmax::model!("text-embedding-3-small");
+
+/// The llmax client of the fake provider at `base`: `gpt-4o` on OpenAI,
+/// `claude-4.5-sonnet` on Anthropic and [`EMBEDDING_MODEL`] on OpenAI,
+/// default options.
 pub fn llmax_client(base: &str) -> MultiAIClient {
     MultiAIClient::new([
         Deployment::new(Model::Gpt4o, Provider::OpenAi)
@@ -86,8 +90,46 @@ pub fn llmax_client(base: &str) -> MultiAIClient {
         Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
             .endpoint(base)
             .api_key("sk-ant-bench"),
+        Deployment::new(EMBEDDING_MODEL, Provider::OpenAi)
+            .endpoint(base)
+            .api_key("sk-bench"),
     ])
     .expect("valid deployments")
+}
+
+/// How the vectors of the embeddings workload travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// JSON numbers (the API's default).
+    Float,
+    /// Base64 of little-endian `f32`s.
+    Base64,
+}
+
+impl Encoding {
+    /// `float` or `base64`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Float => "float",
+            Encoding::Base64 => "base64",
+        }
+    }
+}
+
+/// The inputs of each embeddings call: `count` short documents.
+pub fn embedding_inputs(count: usize) -> Arc<[String]> {
+    (0..count)
+        .map(|n| format!("Document {n}: {}", CONVERSATION.user))
+        .collect()
+}
+
+/// What was read from embeddings replies: vectors, numbers, input tokens.
+fn embedded(vectors: &[Vec<f32>], tokens: u64) -> Streamed {
+    Streamed {
+        content_chunks: vectors.len(),
+        bytes: vectors.iter().map(Vec::len).sum(),
+        output_tokens: Some(tokens),
+    }
 }
 
 /// [`CONVERSATION`] as llmax messages.
@@ -145,6 +187,26 @@ impl Client {
                     Proto::Anthropic => floor.anthropic(&CONVERSATION).await?,
                 };
                 Ok(answer.text.len())
+            }
+        }
+    }
+
+    /// One embeddings call of `inputs`; returns what it read.
+    pub async fn embed(&self, inputs: &[String], encoding: Encoding) -> Result<Streamed, BoxError> {
+        match self {
+            Client::Llmax { client, .. } => {
+                let mut call = client.aembed(inputs, EMBEDDING_MODEL);
+                if encoding == Encoding::Base64 {
+                    call = call.encoding(EmbeddingEncoding::Base64);
+                }
+                let response = call.await?;
+                Ok(embedded(&response.embeddings, response.usage.input_tokens))
+            }
+            Client::Floor(floor) => {
+                let reply = floor
+                    .embeddings(inputs, encoding == Encoding::Base64)
+                    .await?;
+                Ok(embedded(&reply.vectors, reply.tokens))
             }
         }
     }
@@ -264,6 +326,20 @@ pub async fn calls(
     let mut read = Streamed::default();
     for task in tasks {
         read.add(task.await??);
+    }
+    Ok(read)
+}
+
+/// `total` sequential embeddings calls of `inputs`.
+pub async fn embed_calls(
+    client: &Client,
+    total: usize,
+    inputs: &[String],
+    encoding: Encoding,
+) -> Result<Streamed, BoxError> {
+    let mut read = Streamed::default();
+    for _ in 0..total {
+        read.add(client.embed(inputs, encoding).await?);
     }
     Ok(read)
 }

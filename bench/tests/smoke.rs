@@ -17,7 +17,7 @@ fn the_suite_runs_in_smoke_mode() {
         output.status.success(),
         "llmax-bench smoke failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for workload in ["| 1. ", "| 2. ", "| 3. ", "| 4. ", "| 6. "] {
+    for workload in ["| 1. ", "| 2. ", "| 3. ", "| 4. ", "| 6. ", "| 7. "] {
         assert!(
             stdout.contains(workload),
             "no row for workload {workload}in\n{stdout}"
@@ -34,7 +34,7 @@ fn the_suite_runs_in_smoke_mode() {
 }
 
 #[test]
-fn the_fake_provider_serves_both_protocols() {
+fn the_fake_provider_serves_both_protocols_and_embeddings() {
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_llmax-bench"));
     let server = llmax_bench::server::ServerProcess::spawn(&exe, None).expect("it starts");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -60,5 +60,15 @@ fn the_fake_provider_serves_both_protocols() {
             .unwrap();
         assert_eq!(read.content_chunks, 500);
         assert_eq!(read.output_tokens, Some(30));
+        // Embeddings: the recorded numbers, as JSON or base64 alike.
+        let inputs = ["a".to_owned(), "b".to_owned()];
+        let float = floor.embeddings(&inputs, false).await.unwrap();
+        assert_eq!(float.vectors.len(), 2);
+        assert_eq!(float.vectors[0].len(), 1536);
+        assert_eq!(float.vectors[0][0], 0.005_729_319_5);
+        assert_eq!(float.vectors[1][0], float.vectors[0][1]);
+        assert_eq!(float.tokens, 16);
+        let base64 = floor.embeddings(&inputs, true).await.unwrap();
+        assert_eq!(base64.vectors, float.vectors);
     });
 }

@@ -73,11 +73,11 @@ impl Target {
             return Err(Error::InvalidRequest {
                 model: model.name,
                 message: format!(
-                    "`{}` is a {} model; a {} call needs a {} model",
+                    "`{}` is {} model; {} call needs {} model",
                     model.name,
-                    model.kind.as_str(),
-                    operation.name(),
-                    operation.kind().as_str()
+                    with_article(model.kind.as_str()),
+                    with_article(operation.name()),
+                    with_article(operation.kind().as_str())
                 ),
             });
         }
@@ -94,6 +94,17 @@ impl Target {
         }
         Ok(())
     }
+}
+
+/// "a chat", "an embedding": the kind names all start with a letter that
+/// sounds as written.
+fn with_article(word: &str) -> String {
+    let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {word}")
 }
 
 /// What the engine needs beside the deployments: hooks, budget, timeouts

@@ -9,6 +9,7 @@ mod audio;
 pub mod catalog;
 mod client;
 mod deployment;
+mod embeddings;
 mod engine;
 mod error;
 mod message;
@@ -27,9 +28,13 @@ pub use audio::{Audio, Segment, Transcription, TranscriptionFormat, Transcriptio
 pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, Typed, TypedStreaming,
+    Embed, Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
+pub use embeddings::{
+    DEFAULT_EMBEDDING_CONCURRENCY, EmbedInputs, EmbeddingEncoding, EmbeddingOptions,
+    EmbeddingResponse,
+};
 pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
 pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};

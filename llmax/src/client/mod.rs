@@ -4,6 +4,7 @@
 //! - [`config`]: deployments from a TOML file;
 //! - [`chat`]: chat calls ([`Call`] and its kinds);
 //! - [`blocking`]: the blocking twins of the async calls;
+//! - [`embed`]: embeddings calls ([`Embed`]) and their blocking twins;
 //! - [`transcribe`]: speech to text ([`SpeechToText`]) and its blocking twins.
 //!
 //! Every call goes through the [engine](crate::engine).
@@ -12,6 +13,7 @@ mod blocking;
 mod builder;
 mod chat;
 mod config;
+mod embed;
 mod transcribe;
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 pub use builder::ClientBuilder;
 pub use chat::{Call, Invoke, InvokeToStr, Streaming, Typed, TypedStreaming};
+pub use embed::Embed;
 pub use transcribe::SpeechToText;
 
 use crate::catalog::{ModelId, ModelInfo};

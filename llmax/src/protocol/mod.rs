@@ -11,12 +11,14 @@ pub(crate) mod anthropic;
 pub(crate) mod errors;
 pub(crate) mod openai;
 pub(crate) mod openai_audio;
+pub(crate) mod openai_embeddings;
 
 use reqwest::header::HeaderMap;
 
 use crate::catalog::{ModelKind, Protocol};
 use crate::deployment::Resolved;
-use crate::error::Result;
+use crate::embeddings::EmbeddingOptions;
+use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::options::CallOptions;
 use crate::response::{Choice, StreamChunk, Usage};
@@ -69,19 +71,26 @@ pub(crate) trait StreamDecoder: Send {
 pub(crate) enum Operation {
     /// Chat completions (streamed or not: the same endpoint).
     Chat,
+    /// Text embeddings.
+    Embeddings,
     /// Speech to text: a multipart upload of the audio.
     Transcription,
 }
 
 impl Operation {
     /// All operations, in the order of [`Operation::index`].
-    pub const ALL: [Operation; 2] = [Operation::Chat, Operation::Transcription];
+    pub const ALL: [Operation; 3] = [
+        Operation::Chat,
+        Operation::Embeddings,
+        Operation::Transcription,
+    ];
 
     /// A dense index, for per-operation tables.
     pub const fn index(self) -> usize {
         match self {
             Operation::Chat => 0,
-            Operation::Transcription => 1,
+            Operation::Embeddings => 1,
+            Operation::Transcription => 2,
         }
     }
 
@@ -89,6 +98,7 @@ impl Operation {
     pub const fn kind(self) -> ModelKind {
         match self {
             Operation::Chat => ModelKind::Chat,
+            Operation::Embeddings => ModelKind::Embedding,
             Operation::Transcription => ModelKind::Transcription,
         }
     }
@@ -97,6 +107,7 @@ impl Operation {
     pub const fn name(self) -> &'static str {
         match self {
             Operation::Chat => "chat",
+            Operation::Embeddings => "embeddings",
             Operation::Transcription => "speech-to-text",
         }
     }
@@ -125,6 +136,9 @@ impl Adapter {
         match (self, operation) {
             (Adapter::OpenAi, Operation::Chat) => Some("/chat/completions"),
             (Adapter::Anthropic, Operation::Chat) => Some("/v1/messages"),
+            (Adapter::OpenAi, Operation::Embeddings) => Some("/embeddings"),
+            // Anthropic has no embeddings API (it points to Voyage AI).
+            (Adapter::Anthropic, Operation::Embeddings) => None,
             (Adapter::OpenAi, Operation::Transcription) => Some("/audio/transcriptions"),
             (Adapter::Anthropic, Operation::Transcription) => None,
         }
@@ -168,6 +182,51 @@ impl Adapter {
         match self {
             Adapter::OpenAi => Box::new(openai::Decoder::new(provider)),
             Adapter::Anthropic => Box::new(anthropic::Decoder::new(provider)),
+        }
+    }
+
+    /// The inputs of one embeddings call cut into the batches of one request
+    /// each, in order, at most `max_inputs` inputs a batch (and within the
+    /// protocol's own limits).
+    pub fn embedding_batches(
+        self,
+        inputs: &[String],
+        max_inputs: usize,
+    ) -> Vec<std::ops::Range<usize>> {
+        openai_embeddings::batches(inputs, max_inputs)
+    }
+
+    /// The embeddings request body of one batch.
+    pub fn embeddings_body(
+        self,
+        resolved: &Resolved,
+        inputs: &[String],
+        options: &EmbeddingOptions,
+    ) -> Result<Vec<u8>> {
+        match self {
+            Adapter::OpenAi => openai_embeddings::body(resolved, inputs, options),
+            // `Target::check` refuses the call before this: no path.
+            Adapter::Anthropic => Err(Error::InvalidRequest {
+                model: resolved.model.name,
+                message: "the anthropic protocol has no embeddings endpoint".to_owned(),
+            }),
+        }
+    }
+
+    /// Parses an embeddings response of a batch of `inputs` inputs.
+    pub fn embeddings_parse(
+        self,
+        provider: &'static str,
+        body: &[u8],
+        inputs: usize,
+    ) -> Result<openai_embeddings::Parsed> {
+        match self {
+            Adapter::OpenAi => openai_embeddings::parse(provider, body, inputs),
+            Adapter::Anthropic => Err(Error::decode(
+                provider,
+                "the anthropic protocol has no embeddings endpoint",
+                body,
+            )),
         }
     }
 

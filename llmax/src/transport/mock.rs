@@ -1,6 +1,7 @@
 //! The mock transport: an in-process OpenAI chat server, with no network,
 //! whose replies are real OpenAI wire bytes (JSON, or SSE when the request
-//! streams) decoded by the same code as a real provider's.
+//! streams) decoded by the same code as a real provider's. It serves
+//! embeddings too ([`embeddings`]).
 //!
 //! It reads the request body as OpenAI's chat API would. Replies echo the
 //! last user message, so tests can assert on them; token
@@ -33,6 +34,8 @@ use serde_json::{Value, json};
 use super::{Reply, Request, RequestBody};
 use crate::message::{Content, Message};
 
+mod embeddings;
+
 /// The part of an OpenAI chat request the mock reads.
 #[derive(Deserialize)]
 struct ChatRequest {
@@ -52,6 +55,9 @@ mod audio;
 
 /// Answers one request.
 pub(crate) fn answer(request: &Request<'_>) -> Reply {
+    if request.url.path().ends_with("/embeddings") {
+        return embeddings::answer(request);
+    }
     let body = match &request.body {
         RequestBody::Json(body) => body,
         RequestBody::Multipart(form) => return audio::answer(request.url, form),
@@ -60,7 +66,7 @@ pub(crate) fn answer(request: &Request<'_>) -> Reply {
         return error(
             404,
             &format!(
-                "the mock provider serves chat completions only, not {}",
+                "the mock provider serves chat completions and embeddings, not {}",
                 request.url.path()
             ),
         );
