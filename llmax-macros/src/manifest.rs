@@ -124,6 +124,13 @@ pub struct OfferDecl {
     pub output: Option<Spanned<f64>>,
     /// Per minute of audio.
     pub audio_per_minute: Option<Spanned<f64>>,
+    /// Per image, by size (`"1024x1024"`) then quality (`standard`, `hd`,
+    /// `low`, `medium`, `high`), in USD.
+    pub images: Option<
+        Spanned<
+            std::collections::BTreeMap<String, std::collections::BTreeMap<String, Spanned<f64>>>,
+        >,
+    >,
     /// Rewrites for this model on this provider.
     #[serde(default)]
     pub quirks: QuirksDecl,
