@@ -519,11 +519,7 @@ fn is_image_size(size: &str) -> bool {
 /// The per-image prices, checked: sizes are `WIDTHxHEIGHT`, qualities are
 /// ones the APIs name, prices are exact dollars (to the millionth).
 fn images(
-    table: Option<
-        &Spanned<
-            std::collections::BTreeMap<String, std::collections::BTreeMap<String, Spanned<f64>>>,
-        >,
-    >,
+    table: Option<&Spanned<crate::manifest::ImagePrices>>,
     here: Entry<'_>,
     cx: &mut Ctxt<'_>,
 ) -> Vec<(String, String, u64)> {

@@ -48,7 +48,7 @@ pub struct GeneratedImage {
 ///
 /// let model = llmax::model!("dall-e-3");
 /// let client = MultiAIClient::new([Deployment::new(model, Provider::Mock)])?;
-/// let i = client.atext_to_image("a lighthouse", model).quality("hd").await?;
+/// let i = client.atext_to_image("a lighthouse", model).size("1024x1024").quality("hd").await?;
 /// assert_eq!(i.cost, "0.08".parse()?);
 /// # Ok(()) }
 /// ```
