@@ -504,7 +504,8 @@ impl Price {
     /// the model has no per-image price.
     ///
     /// ```
-    /// let price = llmax::model!("dall-e-3").offer("openai").unwrap().price;
+    /// use llmax::Provider;
+    /// let price = llmax::model!("dall-e-3").price(Provider::OpenAi).unwrap();
     /// assert_eq!(price.per_image(Some("1024x1024"), Some("hd")), Some("0.08".parse()?));
     /// // Quality unknown: the dearest at that size.
     /// assert_eq!(price.per_image(Some("1024x1024"), None), Some("0.08".parse()?));

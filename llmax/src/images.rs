@@ -49,7 +49,7 @@ pub struct GeneratedImage {
 /// let model = llmax::model!("dall-e-3");
 /// let client = MultiAIClient::new([Deployment::new(model, Provider::Mock)])?;
 /// let i = client.atext_to_image("a lighthouse", model).size("1024x1024").quality("hd").await?;
-/// assert_eq!(i.cost, "0.08".parse()?);
+/// assert_eq!(i.cost, llmax::Usd::from_picos(80_000_000_000)); // $0.08
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
