@@ -200,4 +200,7 @@ pub struct Price {
     pub output: u64,
     /// Per minute of audio.
     pub audio_per_minute: Option<u64>,
+    /// Per image: `(size, quality, pico-dollars)`, sorted by size then
+    /// quality.
+    pub images: Vec<(String, String, u64)>,
 }

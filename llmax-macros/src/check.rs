@@ -199,6 +199,7 @@ fn offer(
             decl.audio_per_minute.as_ref(),
             1_000_000,
         ),
+        images: images(decl.images.as_ref(), here, cx),
     };
     let Some(&provider) = providers.get(name.as_str()) else {
         let mut message = format!("provider `{name}` is not declared under [providers]");
@@ -495,6 +496,73 @@ fn price(
             None
         }
     }
+}
+
+/// The qualities image APIs name: OpenAI's `dall-e-3` takes `standard` and
+/// `hd`, `gpt-image-*` take `low`, `medium` and `high`.
+const IMAGE_QUALITIES: [&str; 5] = ["standard", "hd", "low", "medium", "high"];
+
+/// Whether `size` is `WIDTHxHEIGHT` in pixels, as image APIs write it.
+fn is_image_size(size: &str) -> bool {
+    let mut parts = size.split('x');
+    let mut pixels = || {
+        parts.next().is_some_and(|n| {
+            !n.is_empty()
+                && !n.starts_with('0')
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && n.len() <= 5
+        })
+    };
+    pixels() && pixels() && parts.next().is_none()
+}
+
+/// The per-image prices, checked: sizes are `WIDTHxHEIGHT`, qualities are
+/// ones the APIs name, prices are exact dollars (to the millionth).
+fn images(
+    table: Option<&Spanned<crate::manifest::ImagePrices>>,
+    here: Entry<'_>,
+    cx: &mut Ctxt<'_>,
+) -> Vec<(String, String, u64)> {
+    let Some(table) = table else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (size, qualities) in table.get_ref() {
+        if !is_image_size(size) {
+            cx.error(
+                here,
+                Some(&table.span()),
+                format!("image size `{size}` is not `WIDTHxHEIGHT` in pixels (e.g. `1024x1024`)"),
+            );
+            continue;
+        }
+        if qualities.is_empty() {
+            cx.error(
+                here,
+                Some(&table.span()),
+                format!("image size `{size}` has no price"),
+            );
+        }
+        for (quality, value) in qualities {
+            if !IMAGE_QUALITIES.contains(&quality.as_str()) {
+                cx.error(
+                    here,
+                    Some(&table.span()),
+                    format!(
+                        "image quality `{quality}` (size `{size}`) is not one of {}",
+                        IMAGE_QUALITIES.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let key = format!("images.{size}.{quality}");
+            // Dollars per image: millionths of a dollar are 10^6 picos.
+            if let Some(picos) = price(&key, Some(value), 1_000_000, here, cx) {
+                out.push((size.clone(), quality.clone(), picos));
+            }
+        }
+    }
+    out
 }
 
 /// Quirks need no check: any body field may be renamed or dropped.
@@ -958,5 +1026,50 @@ mod tests {
             "#,
         );
         assert_eq!(errors.len(), 4, "{errors:#?}");
+    }
+
+    #[test]
+    fn image_prices_are_read_and_checked() {
+        let good = GOOD.replace(
+            "providers.openai = { input = 0.1, cached_input = 0.025, output = 0.4 }",
+            "providers.openai = { images = { \"1024x1024\" = { standard = 0.04, hd = 0.08 } } }",
+        );
+        assert_ne!(good, GOOD);
+        {
+            let catalog = load(&good).unwrap();
+            let images = catalog
+                .models
+                .iter()
+                .flat_map(|m| &m.offers)
+                .flat_map(|o| &o.price.images)
+                .collect::<Vec<_>>();
+            assert!(images.contains(&&("1024x1024".to_owned(), "hd".to_owned(), 80_000_000_000)));
+        }
+        for (table, wanted) in [
+            ("{ \"1024\" = { hd = 0.08 } }", "image size `1024` is not"),
+            (
+                "{ \"1024x1024\" = { ultra = 0.08 } }",
+                "image quality `ultra` (size `1024x1024`)",
+            ),
+            (
+                "{ \"1024x1024\" = { hd = -0.08 } }",
+                "price `images.1024x1024.hd`",
+            ),
+            (
+                "{ \"1024x1024\" = { hd = 0.0800001 } }",
+                "price `images.1024x1024.hd`",
+            ),
+        ] {
+            let source = GOOD.replace(
+                "providers.openai = { input = 0.1, cached_input = 0.025, output = 0.4 }",
+                &format!("providers.openai = {{ images = {table} }}"),
+            );
+            assert_ne!(source, GOOD, "the test's manifest changed");
+            let errors = errors(&source);
+            assert!(
+                errors.iter().any(|e| e.contains(wanted)),
+                "{table}: {errors:?}"
+            );
+        }
     }
 }

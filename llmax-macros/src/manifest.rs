@@ -107,6 +107,10 @@ pub struct ModelDecl {
     pub lists_providers: bool,
 }
 
+/// Per-image prices in USD: by size (`"1024x1024"`), then by quality.
+pub type ImagePrices =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, Spanned<f64>>>;
+
 /// `providers.<name>` of a model: a provider serving it, and its prices
 /// there in USD per million tokens (audio: USD per minute).
 #[derive(Debug, Deserialize)]
@@ -124,6 +128,9 @@ pub struct OfferDecl {
     pub output: Option<Spanned<f64>>,
     /// Per minute of audio.
     pub audio_per_minute: Option<Spanned<f64>>,
+    /// Per image, by size (`"1024x1024"`) then quality (`standard`, `hd`,
+    /// `low`, `medium`, `high`), in USD.
+    pub images: Option<Spanned<ImagePrices>>,
     /// Rewrites for this model on this provider.
     #[serde(default)]
     pub quirks: QuirksDecl,

@@ -479,6 +479,9 @@ pub struct Price {
     pub output: Usd,
     /// Per minute of audio (transcription models).
     pub audio_per_minute: Option<Usd>,
+    /// Per image generated, by `(size, quality, price)`: the manifest's
+    /// `images` table (see [`Price::per_image`]). Empty for other models.
+    pub images: &'static [(&'static str, &'static str, Usd)],
 }
 
 impl Price {
@@ -489,7 +492,39 @@ impl Price {
         cache_write: None,
         output: Usd::ZERO,
         audio_per_minute: None,
+        images: &[],
     };
+
+    /// The price of one image of this `size` (`"1024x1024"`) and `quality`
+    /// (`"standard"`, `"hd"`, `"low"`...), from [`images`](Price::images).
+    ///
+    /// A size or quality left to the provider (`None`, or one the table
+    /// lacks, such as `"auto"`) is priced at the highest rate that still
+    /// fits what is known, so that a budget never under-counts; `None` when
+    /// the model has no per-image price.
+    ///
+    /// ```
+    /// use llmax::Provider;
+    /// let price = llmax::model!("dall-e-3").price(Provider::OpenAi).unwrap();
+    /// assert_eq!(price.per_image(Some("1024x1024"), Some("hd")), Some("0.08".parse()?));
+    /// // Quality unknown: the dearest at that size.
+    /// assert_eq!(price.per_image(Some("1024x1024"), None), Some("0.08".parse()?));
+    /// # Ok::<(), llmax::ParseUsdError>(())
+    /// ```
+    pub fn per_image(&self, size: Option<&str>, quality: Option<&str>) -> Option<Usd> {
+        let exact = |want: Option<&str>, have: &str| want.is_none_or(|want| want == have);
+        let dearest = |size: Option<&str>, quality: Option<&str>| {
+            self.images
+                .iter()
+                .filter(|(s, q, _)| exact(size, s) && exact(quality, q))
+                .map(|(_, _, rate)| *rate)
+                .max()
+        };
+        dearest(size, quality)
+            .or_else(|| dearest(size, None))
+            .or_else(|| dearest(None, quality))
+            .or_else(|| dearest(None, None))
+    }
 }
 
 /// One provider serving one model: the name it goes by there, its prices

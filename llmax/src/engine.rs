@@ -442,6 +442,8 @@ impl Accounting {
             cache_write_tokens: usage.cache_write_tokens,
             reasoning_tokens: usage.reasoning_tokens,
             audio_duration: usage.audio_duration,
+            images: usage.images,
+            image_price: usage.image_price,
             duration: self.started.elapsed(),
             time_to_first_token: self.time_to_first_token,
             attempts: self.attempts,

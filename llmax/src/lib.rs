@@ -12,6 +12,7 @@ mod deployment;
 mod embeddings;
 mod engine;
 mod error;
+mod images;
 mod message;
 mod options;
 mod protocol;
@@ -28,7 +29,8 @@ pub use audio::{Audio, Segment, Transcription, TranscriptionFormat, Transcriptio
 pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Embed, Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, Typed, TypedStreaming,
+    Embed, Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, TextToImage, Typed,
+    TypedStreaming,
 };
 pub use deployment::Deployment;
 pub use embeddings::{
@@ -36,6 +38,7 @@ pub use embeddings::{
     EmbeddingResponse,
 };
 pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result, TimeoutPhase};
+pub use images::{GeneratedImage, ImageFormat, ImageGeneration, ImageOptions, ImageResponse};
 pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
 pub use options::{CacheBreakpoint, CallOptions, JsonSchemaFormat, PromptCache, ResponseFormat};

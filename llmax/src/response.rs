@@ -155,6 +155,15 @@ pub struct Usage {
     // Usages serialized before the field existed still deserialize.
     #[serde(default)]
     pub audio_duration: Duration,
+    /// Images billed per image (image generation with no token counts in
+    /// the reply); zero otherwise.
+    #[serde(default)]
+    pub images: u64,
+    /// The price of each of those [`images`](Usage::images), chosen from the
+    /// catalog's [`Price::per_image`] by size and quality when the call was
+    /// made. Not read back from serialized usage (it is the catalog's).
+    #[serde(default, skip_deserializing)]
+    pub image_price: Usd,
 }
 
 impl Usage {
@@ -168,7 +177,26 @@ impl Usage {
             cache_write_tokens: 0,
             reasoning_tokens: 0,
             audio_duration: Duration::ZERO,
+            images: 0,
+            image_price: Usd::ZERO,
         }
+    }
+
+    /// With `images` images billed at `price` each.
+    ///
+    /// ```
+    /// use llmax::{Price, Usage, Usd};
+    ///
+    /// // Three dall-e-3 HD squares at $0.08.
+    /// let usage = Usage::default().with_images(3, "0.08".parse()?);
+    /// assert_eq!(usage.cost(&Price::FREE), "0.24".parse::<Usd>()?);
+    /// # Ok::<(), llmax::ParseUsdError>(())
+    /// ```
+    #[must_use]
+    pub const fn with_images(mut self, images: u64, price: Usd) -> Usage {
+        self.images = images;
+        self.image_price = price;
+        self
     }
 
     /// With this many input tokens read from the prompt cache.
@@ -240,6 +268,7 @@ impl Usage {
             )
             .saturating_add(price.output.saturating_mul(self.output_tokens))
             .saturating_add(per_minute(price.audio_per_minute, self.audio_duration))
+            .saturating_add(self.image_price.saturating_mul(self.images))
     }
 
     /// Whether no token was counted.
@@ -266,6 +295,9 @@ impl std::ops::Add for Usage {
                 .saturating_add(other.cache_write_tokens),
             reasoning_tokens: self.reasoning_tokens.saturating_add(other.reasoning_tokens),
             audio_duration: self.audio_duration.saturating_add(other.audio_duration),
+            images: self.images.saturating_add(other.images),
+            // Sums mix images of one call, all at one price.
+            image_price: self.image_price.max(other.image_price),
         }
     }
 }

@@ -41,6 +41,10 @@ pub struct UsageRecord {
     pub reasoning_tokens: u64,
     /// Audio billed by duration (speech to text priced per minute).
     pub audio_duration: Duration,
+    /// Images billed per image (image generation).
+    pub images: u64,
+    /// The price of each of those images.
+    pub image_price: Usd,
     /// From the first attempt to the end of the call.
     pub duration: Duration,
     /// From the first attempt to the first streamed token (streams only).
@@ -61,6 +65,8 @@ impl UsageRecord {
             cache_write_tokens: self.cache_write_tokens,
             reasoning_tokens: self.reasoning_tokens,
             audio_duration: self.audio_duration,
+            images: self.images,
+            image_price: self.image_price,
         }
     }
 }

@@ -36,6 +36,7 @@ const PRELUDE: &str = r#"
         cache_write: Option<u64>,
         output: u64,
         audio_per_minute: Option<u64>,
+        images: &'static [(&'static str, &'static str, Usd)],
     ) -> Price {
         Price {
             input: Usd::from_picos(input),
@@ -43,6 +44,7 @@ const PRELUDE: &str = r#"
             cache_write: u(cache_write),
             output: Usd::from_picos(output),
             audio_per_minute: u(audio_per_minute),
+            images,
         }
     }
 "#;
@@ -233,7 +235,13 @@ fn price(out: &mut String, price: &Price, shared: &mut Shared) {
     picos(&mut expr, price.output);
     expr.push(',');
     write_option(&mut expr, price.audio_per_minute, picos);
-    expr.push(')');
+    // Per-image prices: a slice literal, promoted to a static by the
+    // constant it is part of (`&[]` when there are none).
+    expr.push_str(",&[");
+    for (size, quality, rate) in &price.images {
+        let _ = write!(expr, "({size:?},{quality:?},Usd::from_picos({rate})),");
+    }
+    expr.push_str("])");
     shared.prices.write_name(out, expr);
 }
 

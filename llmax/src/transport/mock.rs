@@ -35,6 +35,7 @@ use super::{Reply, Request, RequestBody};
 use crate::message::{Content, Message};
 
 mod embeddings;
+mod images;
 
 /// The part of an OpenAI chat request the mock reads.
 #[derive(Deserialize)]
@@ -57,6 +58,9 @@ mod audio;
 pub(crate) fn answer(request: &Request<'_>) -> Reply {
     if request.url.path().ends_with("/embeddings") {
         return embeddings::answer(request);
+    }
+    if request.url.path().ends_with("/images/generations") {
+        return images::answer(request);
     }
     let body = match &request.body {
         RequestBody::Json(body) => body,
