@@ -496,3 +496,90 @@ async fn embeddings_requests_conform_to_the_mistral_spec() {
     assert!(verdicts.iter().all(|v| !v.body.contains("\"dimensions\"")));
     invalid_embedding_is_rejected(&client, &proxy, model).await;
 }
+
+/// Image-generation request shapes, per model: (model, options).
+fn image_shapes() -> Vec<(Model, llmax::ImageOptions)> {
+    use llmax::{ImageFormat, ImageOptions, ImageResponse};
+    let gpt_image = llmax::model!("gpt-image-1");
+    let dalle = llmax::model!("dall-e-3");
+    vec![
+        (gpt_image, ImageOptions::new()),
+        (
+            gpt_image,
+            ImageOptions::new()
+                .size("1024x1536")
+                .quality("high")
+                .count(2)
+                .format(ImageFormat::Jpeg),
+        ),
+        (
+            gpt_image,
+            ImageOptions::new()
+                .size("1024x1024")
+                .quality("low")
+                .format(ImageFormat::Webp),
+        ),
+        (dalle, ImageOptions::new()),
+        (
+            dalle,
+            ImageOptions::new()
+                .size("1024x1792")
+                .quality("hd")
+                .response(ImageResponse::Url),
+        ),
+        (
+            dalle,
+            ImageOptions::new()
+                .size("1024x1024")
+                .quality("standard")
+                .response(ImageResponse::Bytes),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn image_requests_conform_to_the_openai_spec() {
+    if !enabled() {
+        return;
+    }
+    let gpt_image = llmax::model!("gpt-image-1");
+    let dalle = llmax::model!("dall-e-3");
+    for (port, spec) in [(4010, "openai.llm.json"), (4014, "openai.llm.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client = MultiAIClient::new([
+            Deployment::new(gpt_image, Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+            Deployment::new(dalle, Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test"),
+        ])
+        .unwrap();
+        let shapes = image_shapes();
+        for (model, options) in &shapes {
+            let _ = client
+                .atext_to_image("a lighthouse at dawn", *model)
+                .options(options.clone())
+                .await;
+        }
+        let verdicts = proxy.take();
+        assert_all_accepted(&verdicts, shapes.len(), spec);
+        assert!(
+            verdicts
+                .iter()
+                .all(|v| v.request_line.starts_with("POST /images/generations "))
+        );
+
+        // The mock validates these fields: an unknown quality is refused.
+        let _ = client
+            .atext_to_image("a lighthouse", gpt_image)
+            .extra("quality", "ultra")
+            .await;
+        let verdicts = proxy.take();
+        assert_eq!(verdicts.len(), 1);
+        assert!(
+            !verdicts[0].accepted(),
+            "{spec} must refuse an unknown quality: {verdicts:?}"
+        );
+    }
+}
