@@ -47,7 +47,7 @@ pub fn check(manifest: &Manifest, cx: &mut Ctxt<'_>) -> Catalog {
     let models: Vec<Model> = manifest
         .models
         .iter()
-        .map(|entry| model(entry, &by_name, cx))
+        .map(|entry| model(entry, &by_name, &providers, cx))
         .collect();
     unique_idents(
         &manifest.models,
@@ -129,7 +129,12 @@ fn provider(entry: &Named<ProviderDecl>, cx: &mut Ctxt<'_>) -> Provider {
 }
 
 /// A model, checked: kind, capabilities, token counts, offers.
-fn model(entry: &Named<ModelDecl>, providers: &HashMap<&str, usize>, cx: &mut Ctxt<'_>) -> Model {
+fn model(
+    entry: &Named<ModelDecl>,
+    providers: &HashMap<&str, usize>,
+    declared: &[Provider],
+    cx: &mut Ctxt<'_>,
+) -> Model {
     let Named { name, at, decl } = entry;
     let here = Entry::Model(name);
     let ident = ident(name, 'M', decl.ident.as_ref(), at, here, cx);
@@ -150,6 +155,27 @@ fn model(entry: &Named<ModelDecl>, providers: &HashMap<&str, usize>, cx: &mut Ct
             "no provider serves it; add at least one `providers.<name> = { input = ..., \
              output = ... }`",
         );
+    }
+    if let Some(kind) = kind {
+        for offer in &decl.offers {
+            let Some(provider) = providers.get(offer.name.as_str()).map(|&i| &declared[i]) else {
+                continue;
+            };
+            if !serves(provider.protocol.name, kind.name) {
+                cx.error(
+                    Entry::Offer {
+                        model: name,
+                        provider: &offer.name,
+                    },
+                    Some(&offer.at),
+                    &format!(
+                        "its protocol, `{}`, serves only chat models, and this model is of kind \
+                         `{}`",
+                        provider.protocol.name, kind.name
+                    ),
+                );
+            }
+        }
     }
     let offers = decl
         .offers
@@ -172,6 +198,13 @@ fn model(entry: &Named<ModelDecl>, providers: &HashMap<&str, usize>, cx: &mut Ct
         ),
         offers,
     }
+}
+
+/// Whether a protocol has an endpoint for a kind of model: Anthropic's
+/// Messages API is chat only; the OpenAI protocol (and the mock, which
+/// speaks it) serves every kind llmax calls.
+fn serves(protocol: &str, kind: &str) -> bool {
+    protocol != "anthropic" || kind == "chat"
 }
 
 /// An offer, checked: its provider is declared, its prices are exact.
@@ -844,6 +877,36 @@ mod tests {
         assert!(
             errors[5]
                 .starts_with("m.toml:8:45: provider `a`: `defaults` names unknown field `colour`")
+        );
+    }
+
+    #[test]
+    fn a_protocol_serves_only_the_kinds_of_model_it_has_endpoints_for() {
+        let errors = errors(
+            r#"
+            [providers.claude]
+            protocol = "anthropic"
+            base_url = "x"
+            auth = "x-api-key"
+            [providers.open]
+            protocol = "openai"
+            base_url = "x"
+            auth = "bearer"
+            [models.embed]
+            kind = "embedding"
+            providers.open = {}
+            providers.claude = {}
+            [models.chat]
+            kind = "chat"
+            providers.claude = {}
+            "#,
+        );
+        assert_eq!(
+            errors,
+            [
+                "m.toml:13:23: model `embed`: provider `claude`: its protocol, `anthropic`, serves \
+              only chat models, and this model is of kind `embedding`"
+            ]
         );
     }
 
