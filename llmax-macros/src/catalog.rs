@@ -200,4 +200,6 @@ pub struct Price {
     pub output: u64,
     /// Per minute of audio.
     pub audio_per_minute: Option<u64>,
+    /// Per character of input text.
+    pub per_character: Option<u64>,
 }

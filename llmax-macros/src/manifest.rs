@@ -124,6 +124,8 @@ pub struct OfferDecl {
     pub output: Option<Spanned<f64>>,
     /// Per minute of audio.
     pub audio_per_minute: Option<Spanned<f64>>,
+    /// Per million characters of input text (text to speech).
+    pub per_million_characters: Option<Spanned<f64>>,
     /// Rewrites for this model on this provider.
     #[serde(default)]
     pub quirks: QuirksDecl,

@@ -479,6 +479,10 @@ pub struct Price {
     pub output: Usd,
     /// Per minute of audio (transcription models).
     pub audio_per_minute: Option<Usd>,
+    /// Per character of input text (text-to-speech models): the manifest's
+    /// `per_million_characters` in USD, so `Usd::from_picos(15_000_000)`
+    /// is $15 per million characters.
+    pub per_character: Option<Usd>,
 }
 
 impl Price {
@@ -489,6 +493,7 @@ impl Price {
         cache_write: None,
         output: Usd::ZERO,
         audio_per_minute: None,
+        per_character: None,
     };
 }
 

@@ -442,6 +442,7 @@ impl Accounting {
             cache_write_tokens: usage.cache_write_tokens,
             reasoning_tokens: usage.reasoning_tokens,
             audio_duration: usage.audio_duration,
+            characters: usage.characters,
             duration: self.started.elapsed(),
             time_to_first_token: self.time_to_first_token,
             attempts: self.attempts,

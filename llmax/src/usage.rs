@@ -41,6 +41,8 @@ pub struct UsageRecord {
     pub reasoning_tokens: u64,
     /// Audio billed by duration (speech to text priced per minute).
     pub audio_duration: Duration,
+    /// Input characters billed by the character (text to speech).
+    pub characters: u64,
     /// From the first attempt to the end of the call.
     pub duration: Duration,
     /// From the first attempt to the first streamed token (streams only).
@@ -61,6 +63,7 @@ impl UsageRecord {
             cache_write_tokens: self.cache_write_tokens,
             reasoning_tokens: self.reasoning_tokens,
             audio_duration: self.audio_duration,
+            characters: self.characters,
         }
     }
 }

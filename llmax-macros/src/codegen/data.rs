@@ -36,6 +36,7 @@ const PRELUDE: &str = r#"
         cache_write: Option<u64>,
         output: u64,
         audio_per_minute: Option<u64>,
+        per_character: Option<u64>,
     ) -> Price {
         Price {
             input: Usd::from_picos(input),
@@ -43,6 +44,7 @@ const PRELUDE: &str = r#"
             cache_write: u(cache_write),
             output: Usd::from_picos(output),
             audio_per_minute: u(audio_per_minute),
+            per_character: u(per_character),
         }
     }
 "#;
@@ -233,6 +235,8 @@ fn price(out: &mut String, price: &Price, shared: &mut Shared) {
     picos(&mut expr, price.output);
     expr.push(',');
     write_option(&mut expr, price.audio_per_minute, picos);
+    expr.push(',');
+    write_option(&mut expr, price.per_character, picos);
     expr.push(')');
     shared.prices.write_name(out, expr);
 }

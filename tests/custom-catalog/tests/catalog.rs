@@ -108,6 +108,7 @@ fn prices_are_exact_pico_dollars() {
             cache_write: Some(Usd::from_picos(3_750_000)),
             output: Usd::from_picos(15_000_000),
             audio_per_minute: None,
+            per_character: None,
         })
     );
     assert_eq!(
@@ -118,6 +119,7 @@ fn prices_are_exact_pico_dollars() {
             cache_write: None,
             output: Usd::from_picos(2_587_500),
             audio_per_minute: None,
+            per_character: None,
         })
     );
     let mini = Model::Acme2_5Mini.price(Provider::AcmeEu).unwrap();
