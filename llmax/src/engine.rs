@@ -31,7 +31,7 @@ use crate::error::{Error, Result, TimeoutPhase};
 use crate::options::CallOptions;
 use crate::protocol::{Adapter, Operation, StreamDecoder};
 use crate::response::Usage;
-use crate::stream::{ChatStream, Live};
+use crate::stream::{AudioBytes, ChatStream, Live};
 use crate::transport::http::Http;
 use crate::transport::{Reply, Request, RequestBody, Transport};
 use crate::usage::{UsageHooks, UsageRecord};
@@ -289,6 +289,39 @@ impl Engine {
                 idle,
                 accounting,
             )))
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Like [`stream`](Self::stream), for a body of raw bytes (audio)
+    /// whose `usage` is known before it is sent: gates, sends with retries
+    /// until a provider accepts the request, and hands the body on as it
+    /// comes, accounted once when it ends or is dropped.
+    pub async fn bytes(
+        &self,
+        http: &Http,
+        exchange: Exchange<'_>,
+        usage: Usage,
+    ) -> Result<AudioBytes> {
+        let span = span(&exchange);
+        async move {
+            self.gate().await?;
+            let accounting = self.accounting(&exchange);
+            let (reply, _, accounting) =
+                self.attempts::<Reply>(http, &exchange, accounting).await?;
+            let idle = exchange
+                .options
+                .stream_idle_timeout
+                .unwrap_or(self.stream_idle_timeout);
+            let provider = exchange.target.resolved.provider.name;
+            Ok(AudioBytes::new(
+                reply.into_stream(),
+                provider,
+                usage,
+                idle,
+                accounting,
+            ))
         }
         .instrument(span)
         .await

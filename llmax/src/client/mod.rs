@@ -14,6 +14,7 @@ mod builder;
 mod chat;
 mod config;
 mod embed;
+mod speech;
 mod transcribe;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use std::time::Duration;
 pub use builder::ClientBuilder;
 pub use chat::{Call, Invoke, InvokeToStr, Streaming, Typed, TypedStreaming};
 pub use embed::Embed;
+pub use speech::TextToSpeech;
 pub use transcribe::SpeechToText;
 
 use crate::catalog::{ModelId, ModelInfo};

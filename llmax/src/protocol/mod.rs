@@ -12,6 +12,7 @@ pub(crate) mod errors;
 pub(crate) mod openai;
 pub(crate) mod openai_audio;
 pub(crate) mod openai_embeddings;
+pub(crate) mod openai_speech;
 
 use reqwest::header::HeaderMap;
 
@@ -75,14 +76,17 @@ pub(crate) enum Operation {
     Embeddings,
     /// Speech to text: a multipart upload of the audio.
     Transcription,
+    /// Text to speech: a JSON request, the audio as the reply.
+    Speech,
 }
 
 impl Operation {
     /// All operations, in the order of [`Operation::index`].
-    pub const ALL: [Operation; 3] = [
+    pub const ALL: [Operation; 4] = [
         Operation::Chat,
         Operation::Embeddings,
         Operation::Transcription,
+        Operation::Speech,
     ];
 
     /// A dense index, for per-operation tables.
@@ -91,6 +95,7 @@ impl Operation {
             Operation::Chat => 0,
             Operation::Embeddings => 1,
             Operation::Transcription => 2,
+            Operation::Speech => 3,
         }
     }
 
@@ -100,6 +105,7 @@ impl Operation {
             Operation::Chat => ModelKind::Chat,
             Operation::Embeddings => ModelKind::Embedding,
             Operation::Transcription => ModelKind::Transcription,
+            Operation::Speech => ModelKind::Speech,
         }
     }
 
@@ -109,6 +115,7 @@ impl Operation {
             Operation::Chat => "chat",
             Operation::Embeddings => "embeddings",
             Operation::Transcription => "speech-to-text",
+            Operation::Speech => "text-to-speech",
         }
     }
 }
@@ -141,6 +148,9 @@ impl Adapter {
             (Adapter::Anthropic, Operation::Embeddings) => None,
             (Adapter::OpenAi, Operation::Transcription) => Some("/audio/transcriptions"),
             (Adapter::Anthropic, Operation::Transcription) => None,
+            (Adapter::OpenAi, Operation::Speech) => Some("/audio/speech"),
+            // Anthropic has no speech API.
+            (Adapter::Anthropic, Operation::Speech) => None,
         }
     }
 
