@@ -93,7 +93,7 @@ pub(super) fn answer(body: &[u8]) -> Reply {
 fn tone(count: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(count * 2);
     for index in 0..count {
-        let sample = if (index / HALF_PERIOD) % 2 == 0 {
+        let sample = if (index / HALF_PERIOD).is_multiple_of(2) {
             AMPLITUDE
         } else {
             -AMPLITUDE
