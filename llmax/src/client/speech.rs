@@ -37,7 +37,7 @@ impl MultiAIClient {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> llmax::Result<()> {
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use llmax::{Deployment, MultiAIClient, Provider, SpeechFormat};
     ///
     /// let client = MultiAIClient::new([Deployment::new(llmax::model!("tts-1"), Provider::Mock)])?;
