@@ -8,12 +8,15 @@
 //! these tests say so and pass, since they need Node.js and the mocks.
 //! Ports: 4010 OpenAI, 4011 Mistral, 4014 OpenAI strict (unknown top-level
 //! fields rejected). Chat requests are checked against each spec, and
-//! embeddings requests against OpenAI's and Mistral's.
+//! embeddings requests against OpenAI's and Mistral's; speech-to-text,
+//! text-to-speech and image requests against OpenAI's (and Mistral's for
+//! speech to text).
 
 use futures_util::StreamExt;
 use llmax::{
     CallOptions, ContentPart, Deployment, EmbeddingEncoding, EmbeddingOptions, Message, Model,
-    MultiAIClient, Provider, ResponseFormat, Tool, ToolCall, ToolChoice,
+    MultiAIClient, Provider, ResponseFormat, SpeechFormat, SpeechOptions, Tool, ToolCall,
+    ToolChoice,
 };
 use llmax_tests::{Verdict, VerdictProxy};
 use serde_json::json;
@@ -580,6 +583,98 @@ async fn image_requests_conform_to_the_openai_spec() {
         assert!(
             !verdicts[0].accepted(),
             "{spec} must refuse an unknown quality: {verdicts:?}"
+        );
+    }
+}
+
+/// Text-to-speech request shapes: (name, model, options). Each goes out
+/// whole and streamed (the same request).
+fn speech_shapes() -> Vec<(&'static str, Model, SpeechOptions)> {
+    let tts = llmax::model!("tts-1");
+    let hd = llmax::model!("tts-1-hd");
+    let mini = llmax::model!("gpt-4o-mini-tts");
+    let mut shapes = vec![("defaults", tts, SpeechOptions::new())];
+    for format in [
+        SpeechFormat::Mp3,
+        SpeechFormat::Opus,
+        SpeechFormat::Aac,
+        SpeechFormat::Flac,
+        SpeechFormat::Wav,
+        SpeechFormat::Pcm,
+    ] {
+        shapes.push(("format", hd, SpeechOptions::new().format(format)));
+    }
+    shapes.push((
+        "every option",
+        mini,
+        SpeechOptions::new()
+            .voice("coral")
+            .format(SpeechFormat::Wav)
+            .speed(0.25)
+            .instructions("Warm and calm."),
+    ));
+    shapes.push((
+        "fastest",
+        tts,
+        SpeechOptions::new().voice("nova").speed(4.0),
+    ));
+    shapes
+}
+
+#[tokio::test]
+async fn speech_requests_conform_to_the_openai_spec() {
+    if !enabled() {
+        return;
+    }
+    for (port, spec) in [(4010, "openai.llm.json"), (4014, "openai.llm.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let models = [
+            llmax::model!("tts-1"),
+            llmax::model!("tts-1-hd"),
+            llmax::model!("gpt-4o-mini-tts"),
+        ];
+        let client = MultiAIClient::new(models.map(|model| {
+            Deployment::new(model, Provider::OpenAi)
+                .endpoint(&proxy.url)
+                .api_key("sk-test")
+        }))
+        .unwrap();
+        let mut sent = 0;
+        for (_, model, options) in speech_shapes() {
+            // The mocks' placeholder audio need not be real: only the
+            // requests are judged.
+            let _ = client
+                .atext_to_speech("Bonjour, « café » crème.", model)
+                .options(options.clone())
+                .await;
+            if let Ok(stream) = client
+                .atext_to_speech("Bonjour", model)
+                .options(options)
+                .stream()
+                .await
+            {
+                let _ = stream.collect_bytes().await;
+            }
+            sent += 2;
+        }
+        let verdicts = proxy.take();
+        assert_all_accepted(&verdicts, sent, spec);
+        assert!(
+            verdicts
+                .iter()
+                .all(|v| v.request_line.starts_with("POST /audio/speech "))
+        );
+
+        // Speed as a string: the spec wants a number.
+        let _ = client
+            .atext_to_speech("Hi", llmax::model!("tts-1"))
+            .extra("speed", "fast")
+            .await;
+        let verdicts = proxy.take();
+        assert_eq!(verdicts.len(), 1);
+        assert!(
+            !verdicts[0].accepted(),
+            "speed as a string must be rejected: {verdicts:?}"
         );
     }
 }

@@ -203,4 +203,6 @@ pub struct Price {
     /// Per image: `(size, quality, pico-dollars)`, sorted by size then
     /// quality.
     pub images: Vec<(String, String, u64)>,
+    /// Per character of input text.
+    pub per_character: Option<u64>,
 }

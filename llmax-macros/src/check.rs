@@ -221,7 +221,8 @@ fn offer(
     };
     let mut money = |key, value, scale| price(key, value, scale, here, cx);
     // Token rates are per million tokens, so their millionths are exactly
-    // the pico-dollars per token; audio is in dollars per minute.
+    // the pico-dollars per token (and characters likewise); audio is in
+    // dollars per minute.
     let price = Price {
         input: money("input", decl.input.as_ref(), 1).unwrap_or(0),
         cached_input: money("cached_input", decl.cached_input.as_ref(), 1),
@@ -232,7 +233,16 @@ fn offer(
             decl.audio_per_minute.as_ref(),
             1_000_000,
         ),
+        per_character: money(
+            "per_million_characters",
+            decl.per_million_characters.as_ref(),
+            1,
+        ),
+        images: Vec::new(),
+    };
+    let price = Price {
         images: images(decl.images.as_ref(), here, cx),
+        ..price
     };
     let Some(&provider) = providers.get(name.as_str()) else {
         let mut message = format!("provider `{name}` is not declared under [providers]");
@@ -667,6 +677,10 @@ mod tests {
         [models.whisper]
         kind = "transcription"
         providers.openai = { audio_per_minute = 0.006 }
+
+        [models.tts]
+        kind = "speech"
+        providers.openai = { per_million_characters = 15 }
     "#;
 
     #[test]
@@ -709,6 +723,11 @@ mod tests {
             Some(6_000_000_000)
         );
         assert_eq!(whisper.offers[0].price.input, 0);
+
+        // $15 per million characters is 15 micro-dollars a character.
+        let tts = &catalog.models[2];
+        assert_eq!(tts.offers[0].price.per_character, Some(15_000_000));
+        assert_eq!(tts.offers[0].price.audio_per_minute, None);
     }
 
     #[test]
@@ -965,6 +984,9 @@ mod tests {
             kind = "chat"
             providers.p = { input = -1, output = 0.0000001, cached_input = inf, audio_per_minute = 20000000 }
             context_window = -5
+            [models.s]
+            kind = "speech"
+            providers.p = { per_million_characters = -15 }
             "#,
         );
         assert_eq!(
@@ -980,6 +1002,8 @@ mod tests {
                  too large",
                 "m.toml:8:30: model `m`: `context_window` = -5 is not a token count (0 to \
                  4294967295)",
+                "m.toml:11:54: model `s`: provider `p`: price `per_million_characters` = -15 \
+                 is negative; prices are zero or more",
             ]
         );
     }

@@ -131,6 +131,8 @@ pub struct OfferDecl {
     /// Per image, by size (`"1024x1024"`) then quality (`standard`, `hd`,
     /// `low`, `medium`, `high`), in USD.
     pub images: Option<Spanned<ImagePrices>>,
+    /// Per million characters of input text (text to speech).
+    pub per_million_characters: Option<Spanned<f64>>,
     /// Rewrites for this model on this provider.
     #[serde(default)]
     pub quirks: QuirksDecl,

@@ -482,6 +482,10 @@ pub struct Price {
     /// Per image generated, by `(size, quality, price)`: the manifest's
     /// `images` table (see [`Price::per_image`]). Empty for other models.
     pub images: &'static [(&'static str, &'static str, Usd)],
+    /// Per character of input text (text-to-speech models): the manifest's
+    /// `per_million_characters` in USD, so `Usd::from_picos(15_000_000)`
+    /// is $15 per million characters.
+    pub per_character: Option<Usd>,
 }
 
 impl Price {
@@ -493,6 +497,7 @@ impl Price {
         output: Usd::ZERO,
         audio_per_minute: None,
         images: &[],
+        per_character: None,
     };
 
     /// The price of one image of this `size` (`"1024x1024"`) and `quality`

@@ -31,7 +31,7 @@ use crate::error::{Error, Result, TimeoutPhase};
 use crate::options::CallOptions;
 use crate::protocol::{Adapter, Operation, StreamDecoder};
 use crate::response::Usage;
-use crate::stream::{ChatStream, Live};
+use crate::stream::{AudioBytes, ChatStream, Live};
 use crate::transport::http::Http;
 use crate::transport::{Reply, Request, RequestBody, Transport};
 use crate::usage::{UsageHooks, UsageRecord};
@@ -294,6 +294,39 @@ impl Engine {
         .await
     }
 
+    /// Like [`stream`](Self::stream), for a body of raw bytes (audio)
+    /// whose `usage` is known before it is sent: gates, sends with retries
+    /// until a provider accepts the request, and hands the body on as it
+    /// comes, accounted once when it ends or is dropped.
+    pub async fn bytes(
+        &self,
+        http: &Http,
+        exchange: Exchange<'_>,
+        usage: Usage,
+    ) -> Result<AudioBytes> {
+        let span = span(&exchange);
+        async move {
+            self.gate().await?;
+            let accounting = self.accounting(&exchange);
+            let (reply, _, accounting) =
+                self.attempts::<Reply>(http, &exchange, accounting).await?;
+            let idle = exchange
+                .options
+                .stream_idle_timeout
+                .unwrap_or(self.stream_idle_timeout);
+            let provider = exchange.target.resolved.provider.name;
+            Ok(AudioBytes::new(
+                reply.into_stream(),
+                provider,
+                usage,
+                idle,
+                accounting,
+            ))
+        }
+        .instrument(span)
+        .await
+    }
+
     /// The retry loop, the only one. Returns the accepted reply (read in
     /// full unless `stream`), the latency of the attempt that gave it, and
     /// the accounting to finish; a failed call that reached the provider is
@@ -444,6 +477,7 @@ impl Accounting {
             audio_duration: usage.audio_duration,
             images: usage.images,
             image_price: usage.image_price,
+            characters: usage.characters,
             duration: self.started.elapsed(),
             time_to_first_token: self.time_to_first_token,
             attempts: self.attempts,

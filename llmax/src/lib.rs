@@ -18,6 +18,7 @@ mod options;
 mod protocol;
 mod response;
 pub mod schema;
+mod speech;
 mod sse;
 mod stream;
 mod structured;
@@ -29,8 +30,8 @@ pub use audio::{Audio, Segment, Transcription, TranscriptionFormat, Transcriptio
 pub use catalog::{ParseUsdError, ParseUsdErrorKind, Price, Usd};
 pub use client::{
     Call, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT,
-    Embed, Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, TextToImage, Typed,
-    TypedStreaming,
+    Embed, Invoke, InvokeToStr, MultiAIClient, SpeechToText, Streaming, TextToImage, TextToSpeech,
+    Typed, TypedStreaming,
 };
 pub use deployment::Deployment;
 pub use embeddings::{
@@ -47,7 +48,8 @@ pub use response::{
 };
 pub use schema::LlmSchema;
 pub use schemars;
-pub use stream::ChatStream;
+pub use speech::{DEFAULT_VOICE, Speech, SpeechFormat, SpeechOptions};
+pub use stream::{ChatStream, SpeechStream};
 pub use structured::{TypedEvent, TypedStream};
 pub use tools::{Tool, ToolCallCollector, ToolChoice, ToolRun, Toolbox};
 pub use usage::{UsageHooks, UsageRecord};

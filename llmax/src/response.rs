@@ -123,7 +123,8 @@ impl FinishReason {
 /// `output_tokens` includes `reasoning_tokens`.
 ///
 /// `audio_duration` is the audio a provider bills by the minute
-/// (transcription), apart from any tokens.
+/// (transcription), apart from any tokens; `characters` the input text a
+/// provider bills by the character (text to speech).
 ///
 /// `#[non_exhaustive]`: counts will be added (images...). Build one
 /// with [`Usage::new`] and the `with_*` methods:
@@ -164,6 +165,11 @@ pub struct Usage {
     /// made. Not read back from serialized usage (it is the catalog's).
     #[serde(default, skip_deserializing)]
     pub image_price: Usd,
+    /// Input characters billed by the character (text to speech), counted
+    /// by llmax as Unicode scalar values; priced at the model's
+    /// [`per_character`](Price::per_character).
+    #[serde(default)]
+    pub characters: u64,
 }
 
 impl Usage {
@@ -179,6 +185,7 @@ impl Usage {
             audio_duration: Duration::ZERO,
             images: 0,
             image_price: Usd::ZERO,
+            characters: 0,
         }
     }
 
@@ -238,6 +245,22 @@ impl Usage {
         self
     }
 
+    /// With this many input characters billed by the character.
+    ///
+    /// ```
+    /// use llmax::{Price, Usage, Usd};
+    ///
+    /// // tts-1: $15 per million characters, so 1,000 cost $0.015.
+    /// let price = Price { per_character: Some(Usd::from_picos(15_000_000)), ..Price::FREE };
+    /// assert_eq!(Usage::default().with_characters(1_000).cost(&price), "0.015".parse::<Usd>()?);
+    /// # Ok::<(), llmax::ParseUsdError>(())
+    /// ```
+    #[must_use]
+    pub const fn with_characters(mut self, characters: u64) -> Usage {
+        self.characters = characters;
+        self
+    }
+
     /// What this usage costs at `price`.
     ///
     /// Cached and cache-write tokens are priced apart when the price has a
@@ -245,7 +268,8 @@ impl Usage {
     /// per minute, to the nanosecond and rounded to the nearest pico-dollar
     /// (exact whenever the rate and the duration allow it: any whole
     /// millisecond at a rate of whole micro-dollars a minute); audio without
-    /// a per-minute rate costs nothing. Exact integer pico-dollars
+    /// a per-minute rate costs nothing. Characters are priced at the
+    /// per-character rate (none: free). Exact integer pico-dollars
     /// otherwise, saturating at `u64::MAX` pico-dollars for absurd counts.
     pub fn cost(&self, price: &Price) -> Usd {
         let cached = self.cached_input_tokens.min(self.input_tokens);
@@ -269,6 +293,12 @@ impl Usage {
             .saturating_add(price.output.saturating_mul(self.output_tokens))
             .saturating_add(per_minute(price.audio_per_minute, self.audio_duration))
             .saturating_add(self.image_price.saturating_mul(self.images))
+            .saturating_add(
+                price
+                    .per_character
+                    .unwrap_or(Usd::ZERO)
+                    .saturating_mul(self.characters),
+            )
     }
 
     /// Whether no token was counted.
@@ -298,6 +328,7 @@ impl std::ops::Add for Usage {
             images: self.images.saturating_add(other.images),
             // Sums mix images of one call, all at one price.
             image_price: self.image_price.max(other.image_price),
+            characters: self.characters.saturating_add(other.characters),
         }
     }
 }
@@ -431,6 +462,21 @@ mod tests {
         let scaleway = per_minute("0.00345");
         let second = Usage::default().with_audio_duration(Duration::from_secs(1));
         assert_eq!(second.cost(&scaleway), "0.0000575".parse().unwrap());
+    }
+
+    #[test]
+    fn characters_are_priced_per_character_and_saturate() {
+        let tts = Price {
+            per_character: Some(Usd::from_picos(15_000_000)),
+            ..Price::FREE
+        };
+        let usage = Usage::default().with_characters(7);
+        assert_eq!(usage.cost(&tts), Usd::from_picos(105_000_000));
+        // Without a per-character rate, characters are free.
+        assert_eq!(usage.cost(&Price::FREE), Usd::ZERO);
+        let absurd = Usage::default().with_characters(u64::MAX);
+        assert_eq!(absurd.cost(&tts), Usd::from_picos(u64::MAX));
+        assert_eq!((absurd + usage).characters, u64::MAX);
     }
 
     #[test]

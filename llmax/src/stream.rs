@@ -316,3 +316,172 @@ pub(crate) fn spawn_report(report: BoxFuture<'static, ()>) {
         }
     }
 }
+
+/// The audio of [`MultiAIClient::astream_speech`](crate::MultiAIClient::astream_speech)
+/// (or [`TextToSpeech::stream`](crate::TextToSpeech::stream)), as it
+/// arrives: chunks of the encoded audio, in order, to be written or played
+/// one after the other.
+///
+/// It ends when the provider has sent all the audio, or with one error item
+/// if the connection is cut or stalls longer than the idle timeout. The
+/// call is reported to the `increment_usage` hook exactly once: when the
+/// stream ends, or when it is dropped early. The record carries the input's
+/// characters whatever happened (the provider bills the text once it took
+/// the request), and `succeeded` says whether all the audio came.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llmax::Result<()> {
+/// use futures_util::StreamExt;
+/// use llmax::{Deployment, MultiAIClient, Provider};
+///
+/// let client = MultiAIClient::new([Deployment::new(llmax::model!("tts-1"), Provider::Mock)])?;
+/// let mut stream = client.astream_speech("A long text.", llmax::model!("tts-1")).await?;
+/// let mut audio = Vec::new();
+/// while let Some(chunk) = stream.next().await {
+///     audio.extend_from_slice(&chunk?);
+/// }
+/// assert!(!audio.is_empty());
+/// # Ok(()) }
+/// ```
+pub struct SpeechStream {
+    inner: AudioBytes,
+}
+
+impl SpeechStream {
+    pub(crate) fn new(inner: AudioBytes) -> SpeechStream {
+        SpeechStream { inner }
+    }
+
+    /// Reads the whole stream into one buffer.
+    pub async fn collect_bytes(mut self) -> Result<Vec<u8>> {
+        use futures_util::StreamExt;
+        let mut audio = Vec::new();
+        while let Some(chunk) = self.next().await {
+            audio.extend_from_slice(&chunk?);
+        }
+        Ok(audio)
+    }
+}
+
+impl std::fmt::Debug for SpeechStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpeechStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for SpeechStream {
+    type Item = Result<bytes::Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// A live body of raw bytes (audio), passed on as it comes, with the idle
+/// timeout and the exactly-once accounting of [`Live`], but no framing nor
+/// decoding: the usage is known before the first byte.
+pub(crate) struct AudioBytes {
+    body: ByteStream,
+    provider: &'static str,
+    usage: crate::response::Usage,
+    idle: Duration,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    accounting: Option<Accounting>,
+    report: Option<BoxFuture<'static, ()>>,
+    final_error: Option<Error>,
+}
+
+impl AudioBytes {
+    pub fn new(
+        body: ByteStream,
+        provider: &'static str,
+        usage: crate::response::Usage,
+        idle: Duration,
+        accounting: Accounting,
+    ) -> AudioBytes {
+        AudioBytes {
+            body,
+            provider,
+            usage,
+            idle,
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            accounting: Some(accounting),
+            report: None,
+            final_error: None,
+        }
+    }
+
+    /// Ends the stream: starts the report (once) and keeps the error, if
+    /// any, for after it.
+    fn finish(&mut self, error: Option<Error>) {
+        if let Some(accounting) = self.accounting.take() {
+            self.report = Some(accounting.report(self.usage, error.is_none()));
+        }
+        self.final_error = error;
+    }
+}
+
+impl Stream for AudioBytes {
+    type Item = Result<bytes::Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.accounting.is_none() {
+                // Finished: the report runs before the end (or the error)
+                // is given, so a caller that saw the end sees the record.
+                if let Some(report) = this.report.as_mut() {
+                    ready!(report.as_mut().poll(cx));
+                    this.report = None;
+                }
+                return Poll::Ready(this.final_error.take().map(Err));
+            }
+            match this.body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if bytes.is_empty() {
+                        continue;
+                    }
+                    if let Some(accounting) = this.accounting.as_mut()
+                        && accounting.time_to_first_token.is_none()
+                    {
+                        accounting.time_to_first_token = Some(accounting.started.elapsed());
+                    }
+                    let deadline = tokio::time::Instant::now() + this.idle;
+                    this.sleep.as_mut().reset(deadline);
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
+                Poll::Ready(Some(Err(source))) => {
+                    let error = Error::StreamInterrupted {
+                        provider: this.provider,
+                        reason: format!("connection error: {source}"),
+                        usage: Some(this.usage),
+                    };
+                    this.finish(Some(error));
+                }
+                Poll::Ready(None) => this.finish(None),
+                Poll::Pending => {
+                    ready!(this.sleep.as_mut().poll(cx));
+                    let error = Error::Timeout {
+                        phase: TimeoutPhase::StreamIdle,
+                        after: this.idle,
+                    };
+                    this.finish(Some(error));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for AudioBytes {
+    fn drop(&mut self) {
+        // Dropped before the end: the provider took the request, so the
+        // call is still reported once, as not succeeded.
+        let report = match (self.accounting.take(), self.report.take()) {
+            (Some(accounting), _) => accounting.report(self.usage, false),
+            (None, Some(report)) => report,
+            (None, None) => return,
+        };
+        spawn_report(report);
+    }
+}

@@ -45,6 +45,8 @@ pub struct UsageRecord {
     pub images: u64,
     /// The price of each of those images.
     pub image_price: Usd,
+    /// Input characters billed by the character (text to speech).
+    pub characters: u64,
     /// From the first attempt to the end of the call.
     pub duration: Duration,
     /// From the first attempt to the first streamed token (streams only).
@@ -67,6 +69,7 @@ impl UsageRecord {
             audio_duration: self.audio_duration,
             images: self.images,
             image_price: self.image_price,
+            characters: self.characters,
         }
     }
 }

@@ -37,6 +37,7 @@ const PRELUDE: &str = r#"
         output: u64,
         audio_per_minute: Option<u64>,
         images: &'static [(&'static str, &'static str, Usd)],
+        per_character: Option<u64>,
     ) -> Price {
         Price {
             input: Usd::from_picos(input),
@@ -45,6 +46,7 @@ const PRELUDE: &str = r#"
             output: Usd::from_picos(output),
             audio_per_minute: u(audio_per_minute),
             images,
+            per_character: u(per_character),
         }
     }
 "#;
@@ -241,7 +243,9 @@ fn price(out: &mut String, price: &Price, shared: &mut Shared) {
     for (size, quality, rate) in &price.images {
         let _ = write!(expr, "({size:?},{quality:?},Usd::from_picos({rate})),");
     }
-    expr.push_str("])");
+    expr.push_str("],");
+    write_option(&mut expr, price.per_character, picos);
+    expr.push(')');
     shared.prices.write_name(out, expr);
 }
 

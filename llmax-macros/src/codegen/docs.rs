@@ -73,8 +73,11 @@ pub fn model(model: &Model, catalog: &Catalog) -> String {
         .offers
         .iter()
         .any(|o| o.price.audio_per_minute.is_some());
+    let characters = model.offers.iter().any(|o| o.price.per_character.is_some());
     doc.push_str(if audio {
         "\nPrices in USD per 1M tokens (audio: per minute):\n\n"
+    } else if characters {
+        "\nPrices in USD per 1M tokens (text to speech: per 1M characters):\n\n"
     } else {
         "\nPrices in USD per 1M tokens:\n\n"
     });
@@ -101,8 +104,11 @@ fn prices(price: &Price) -> Vec<String> {
     let token =
         |what: &str, picos: u64| format!("{what} ${}", format_decimal(picos, TOKEN_DECIMALS));
     let mut prices = Vec::new();
-    // A transcription model priced by the minute has no token prices.
-    let per_minute_only = price.audio_per_minute.is_some() && price.input == 0 && price.output == 0;
+    // A model priced by the minute (transcription) or by the character
+    // (text to speech) has no token prices.
+    let per_minute_only = (price.audio_per_minute.is_some() || price.per_character.is_some())
+        && price.input == 0
+        && price.output == 0;
     if !per_minute_only {
         prices.push(token("input", price.input));
     }
@@ -114,6 +120,12 @@ fn prices(price: &Price) -> Vec<String> {
     }
     if !per_minute_only {
         prices.push(token("output", price.output));
+    }
+    if let Some(picos) = price.per_character {
+        prices.push(format!(
+            "text ${} per 1M characters",
+            format_decimal(picos, TOKEN_DECIMALS)
+        ));
     }
     if let Some(picos) = price.audio_per_minute {
         prices.push(format!(
@@ -179,6 +191,11 @@ mod tests {
             ..Price::default()
         };
         assert_eq!(prices(&audio), ["audio $0.006 per minute"]);
+        let speech = Price {
+            per_character: Some(15_000_000),
+            ..Price::default()
+        };
+        assert_eq!(prices(&speech), ["text $15 per 1M characters"]);
         assert_eq!(prices(&Price::default()), ["input $0", "output $0"]);
     }
 }

@@ -15,6 +15,7 @@ mod chat;
 mod config;
 mod embed;
 mod images;
+mod speech;
 mod transcribe;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ pub use builder::ClientBuilder;
 pub use chat::{Call, Invoke, InvokeToStr, Streaming, Typed, TypedStreaming};
 pub use embed::Embed;
 pub use images::TextToImage;
+pub use speech::TextToSpeech;
 pub use transcribe::SpeechToText;
 
 use crate::catalog::{ModelId, ModelInfo};

@@ -13,6 +13,7 @@ pub(crate) mod openai;
 pub(crate) mod openai_audio;
 pub(crate) mod openai_embeddings;
 pub(crate) mod openai_images;
+pub(crate) mod openai_speech;
 
 use reqwest::header::HeaderMap;
 
@@ -78,15 +79,18 @@ pub(crate) enum Operation {
     Transcription,
     /// Image generation from a prompt.
     Images,
+    /// Text to speech: a JSON request, the audio as the reply.
+    Speech,
 }
 
 impl Operation {
     /// All operations, in the order of [`Operation::index`].
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 5] = [
         Operation::Chat,
         Operation::Embeddings,
         Operation::Transcription,
         Operation::Images,
+        Operation::Speech,
     ];
 
     /// A dense index, for per-operation tables.
@@ -96,6 +100,7 @@ impl Operation {
             Operation::Embeddings => 1,
             Operation::Transcription => 2,
             Operation::Images => 3,
+            Operation::Speech => 4,
         }
     }
 
@@ -106,6 +111,7 @@ impl Operation {
             Operation::Embeddings => ModelKind::Embedding,
             Operation::Transcription => ModelKind::Transcription,
             Operation::Images => ModelKind::Image,
+            Operation::Speech => ModelKind::Speech,
         }
     }
 
@@ -116,6 +122,7 @@ impl Operation {
             Operation::Embeddings => "embeddings",
             Operation::Transcription => "speech-to-text",
             Operation::Images => "image generation",
+            Operation::Speech => "text-to-speech",
         }
     }
 }
@@ -151,6 +158,9 @@ impl Adapter {
             (Adapter::OpenAi, Operation::Images) => Some("/images/generations"),
             // Anthropic's models make no images.
             (Adapter::Anthropic, Operation::Images) => None,
+            (Adapter::OpenAi, Operation::Speech) => Some("/audio/speech"),
+            // Anthropic has no speech API.
+            (Adapter::Anthropic, Operation::Speech) => None,
         }
     }
 

@@ -11,7 +11,8 @@
 //! like OpenAI. Asked for a schema (`response_format`, or a JSON Schema in
 //! the system prompt) it answers a value that follows it; given tools, it
 //! calls one, then answers from the tool results. Speech-to-text uploads
-//! are answered by its [`audio`] part.
+//! are answered by its [`audio`] part, text to speech by its [`speech`]
+//! part (real WAV bytes).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,6 +37,7 @@ use crate::message::{Content, Message};
 
 mod embeddings;
 mod images;
+mod speech;
 
 /// The part of an OpenAI chat request the mock reads.
 #[derive(Deserialize)]
@@ -66,6 +68,9 @@ pub(crate) fn answer(request: &Request<'_>) -> Reply {
         RequestBody::Json(body) => body,
         RequestBody::Multipart(form) => return audio::answer(request.url, form),
     };
+    if request.url.path().ends_with("/audio/speech") {
+        return speech::answer(body);
+    }
     if !request.url.path().ends_with("/chat/completions") {
         return error(
             404,

@@ -109,6 +109,7 @@ fn prices_are_exact_pico_dollars() {
             output: Usd::from_picos(15_000_000),
             audio_per_minute: None,
             images: &[],
+            per_character: None,
         })
     );
     assert_eq!(
@@ -120,6 +121,7 @@ fn prices_are_exact_pico_dollars() {
             output: Usd::from_picos(2_587_500),
             audio_per_minute: None,
             images: &[],
+            per_character: None,
         })
     );
     let mini = Model::Acme2_5Mini.price(Provider::AcmeEu).unwrap();
