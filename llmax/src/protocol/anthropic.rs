@@ -24,12 +24,14 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+// The hand-written readers of stream events share their pieces with OpenAI's.
+use super::openai::{Name, Nullable, once};
 use super::{Flow, Parsed, StreamDecoder};
 use crate::deployment::Resolved;
 use crate::error::{Error, Result};
@@ -989,20 +991,51 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
 }
 
 // ---- streams ----
+//
+// Stream events are read by hand over serde's visitor API, not derived: it
+// runs once per streamed chunk, and measured with callgrind in the benchmark
+// suite (`llmax-bench profile 3`), the derived event (every field of every
+// event type inline, about 470 bytes) cost some 600 instructions per chunk
+// in copies alone, and its type names were allocated as strings. Here the
+// event is filled in place, type names are matched without allocating, and
+// the fields of rare events (the start, content block starts, the final
+// usage) still go through derived types.
 
-#[derive(Deserialize)]
+/// The types of events llmax acts on.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum EventKind {
+    MessageStart,
+    ContentBlockStart,
+    ContentBlockDelta,
+    MessageDelta,
+    MessageStop,
+    Error,
+    /// `ping`, `content_block_stop`, and types added later.
+    #[default]
+    Other,
+}
+
+impl EventKind {
+    fn of(name: &str) -> EventKind {
+        match name {
+            "message_start" => EventKind::MessageStart,
+            "content_block_start" => EventKind::ContentBlockStart,
+            "content_block_delta" => EventKind::ContentBlockDelta,
+            "message_delta" => EventKind::MessageDelta,
+            "message_stop" => EventKind::MessageStop,
+            "error" => EventKind::Error,
+            _ => EventKind::Other,
+        }
+    }
+}
+
+#[derive(Default)]
 struct WireEvent {
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
+    kind: EventKind,
     index: Option<u32>,
-    #[serde(default)]
     message: Option<StartMessage>,
-    #[serde(default)]
     content_block: Option<WireBlock>,
-    #[serde(default)]
     delta: Option<WireDelta>,
-    #[serde(default)]
     usage: Option<WireUsage>,
 }
 
@@ -1012,20 +1045,195 @@ struct StartMessage {
     usage: Option<WireUsage>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeltaKind {
+    TextDelta,
+    ThinkingDelta,
+    InputJsonDelta,
+    Other,
+}
+
+impl DeltaKind {
+    fn of(name: &str) -> DeltaKind {
+        match name {
+            "text_delta" => DeltaKind::TextDelta,
+            "thinking_delta" => DeltaKind::ThinkingDelta,
+            "input_json_delta" => DeltaKind::InputJsonDelta,
+            _ => DeltaKind::Other,
+        }
+    }
+}
+
+#[derive(Default)]
 struct WireDelta {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
+    kind: Option<DeltaKind>,
     text: Option<String>,
-    #[serde(default)]
     partial_json: Option<String>,
-    #[serde(default)]
     thinking: Option<String>,
-    #[serde(default)]
     stop_reason: Option<String>,
-    #[serde(default)]
     stop_details: Option<StopDetails>,
+}
+
+enum EventField {
+    Type,
+    Index,
+    Message,
+    ContentBlock,
+    Delta,
+    Usage,
+    Other,
+}
+
+impl EventField {
+    fn of(name: &str) -> EventField {
+        match name {
+            "type" => EventField::Type,
+            "index" => EventField::Index,
+            "message" => EventField::Message,
+            "content_block" => EventField::ContentBlock,
+            "delta" => EventField::Delta,
+            "usage" => EventField::Usage,
+            _ => EventField::Other,
+        }
+    }
+}
+
+/// An event, read into a `WireEvent`.
+struct EventSeed<'a>(&'a mut WireEvent);
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Messages stream event")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let event = self.0;
+        let mut seen = [false; 6];
+        while let Some(field) = map.next_key_seed(Name(EventField::of))? {
+            match field {
+                EventField::Type => {
+                    once(&mut seen[0], "type")?;
+                    event.kind = map
+                        .next_value_seed(Nullable(Name(EventKind::of)))?
+                        .unwrap_or_default();
+                }
+                EventField::Index => {
+                    once(&mut seen[1], "index")?;
+                    event.index = map.next_value()?;
+                }
+                EventField::Message => {
+                    once(&mut seen[2], "message")?;
+                    event.message = map.next_value()?;
+                }
+                EventField::ContentBlock => {
+                    once(&mut seen[3], "content_block")?;
+                    event.content_block = map.next_value()?;
+                }
+                EventField::Delta => {
+                    once(&mut seen[4], "delta")?;
+                    map.next_value_seed(Nullable(DeltaSeed(&mut event.delta)))?;
+                }
+                EventField::Usage => {
+                    once(&mut seen[5], "usage")?;
+                    event.usage = map.next_value()?;
+                }
+                EventField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+enum DeltaField {
+    Type,
+    Text,
+    PartialJson,
+    Thinking,
+    StopReason,
+    StopDetails,
+    Other,
+}
+
+impl DeltaField {
+    fn of(name: &str) -> DeltaField {
+        match name {
+            "type" => DeltaField::Type,
+            "text" => DeltaField::Text,
+            "partial_json" => DeltaField::PartialJson,
+            "thinking" => DeltaField::Thinking,
+            "stop_reason" => DeltaField::StopReason,
+            "stop_details" => DeltaField::StopDetails,
+            _ => DeltaField::Other,
+        }
+    }
+}
+
+/// An event's `delta`, read into place.
+struct DeltaSeed<'a>(&'a mut Option<WireDelta>);
+
+impl<'de> DeserializeSeed<'de> for DeltaSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DeltaSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a delta")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let delta = self.0.insert(WireDelta::default());
+        let mut seen = [false; 6];
+        while let Some(field) = map.next_key_seed(Name(DeltaField::of))? {
+            match field {
+                DeltaField::Type => {
+                    once(&mut seen[0], "type")?;
+                    delta.kind = map.next_value_seed(Nullable(Name(DeltaKind::of)))?;
+                }
+                DeltaField::Text => {
+                    once(&mut seen[1], "text")?;
+                    delta.text = map.next_value()?;
+                }
+                DeltaField::PartialJson => {
+                    once(&mut seen[2], "partial_json")?;
+                    delta.partial_json = map.next_value()?;
+                }
+                DeltaField::Thinking => {
+                    once(&mut seen[3], "thinking")?;
+                    delta.thinking = map.next_value()?;
+                }
+                DeltaField::StopReason => {
+                    once(&mut seen[4], "stop_reason")?;
+                    delta.stop_reason = map.next_value()?;
+                }
+                DeltaField::StopDetails => {
+                    once(&mut seen[5], "stop_details")?;
+                    delta.stop_details = map.next_value()?;
+                }
+                DeltaField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decodes a Messages event stream.
@@ -1055,22 +1263,27 @@ impl Decoder {
 
 impl StreamDecoder for Decoder {
     fn decode(&mut self, event: &str, data: &str, out: &mut Vec<StreamChunk>) -> Result<Flow> {
-        let data = data.trim();
+        // JSON's whitespace is ASCII: no need for `trim`'s Unicode tables.
+        let data = data.trim_ascii();
         if data.is_empty() {
             return Ok(Flow::Continue);
         }
         if event == "error" {
             return Err(super::errors::from_event(self.provider, data).into());
         }
-        let wire: WireEvent = serde_json::from_str(data)
+        let mut wire = WireEvent::default();
+        let mut deserializer = serde_json::Deserializer::from_str(data);
+        EventSeed(&mut wire)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
             .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
-        match wire.kind.as_str() {
-            "message_start" => {
+        match wire.kind {
+            EventKind::MessageStart => {
                 if let Some(usage) = wire.message.and_then(|message| message.usage) {
                     self.usage.get_or_insert_default().update(usage);
                 }
             }
-            "content_block_start" => {
+            EventKind::ContentBlockStart => {
                 let block_index = wire.index.unwrap_or(0);
                 if let Some(block) = wire.content_block {
                     match block.kind.as_str() {
@@ -1099,17 +1312,19 @@ impl StreamDecoder for Decoder {
                     }
                 }
             }
-            "content_block_delta" => {
+            EventKind::ContentBlockDelta => {
                 let Some(delta) = wire.delta else {
                     return Ok(Flow::Continue);
                 };
                 let mut chunk = StreamChunk::default();
-                match delta.kind.as_deref() {
-                    Some("text_delta") => chunk.content = delta.text.filter(|t| !t.is_empty()),
-                    Some("thinking_delta") => {
+                match delta.kind {
+                    Some(DeltaKind::TextDelta) => {
+                        chunk.content = delta.text.filter(|t| !t.is_empty());
+                    }
+                    Some(DeltaKind::ThinkingDelta) => {
                         chunk.reasoning = delta.thinking.filter(|t| !t.is_empty());
                     }
-                    Some("input_json_delta") => {
+                    Some(DeltaKind::InputJsonDelta) => {
                         let block = wire.index.unwrap_or(0);
                         if let (Some(index), Some(json)) = (
                             self.tool_index(block),
@@ -1128,7 +1343,7 @@ impl StreamDecoder for Decoder {
                     out.push(chunk);
                 }
             }
-            "message_delta" => {
+            EventKind::MessageDelta => {
                 if let Some(usage) = wire.usage {
                     self.usage.get_or_insert_default().update(usage);
                 }
@@ -1148,10 +1363,10 @@ impl StreamDecoder for Decoder {
                 chunk.usage = self.usage.map(Usage::from);
                 out.push(chunk);
             }
-            "message_stop" => return Ok(Flow::Done),
-            "error" => return Err(super::errors::from_event(self.provider, data).into()),
+            EventKind::MessageStop => return Ok(Flow::Done),
+            EventKind::Error => return Err(super::errors::from_event(self.provider, data).into()),
             // ping, content_block_stop, and event types added later.
-            _ => {}
+            EventKind::Other => {}
         }
         Ok(Flow::Continue)
     }
@@ -1251,5 +1466,78 @@ mod tests {
             body["tools"][0]["cache_control"],
             json!({"type": "ephemeral"})
         );
+    }
+
+    #[test]
+    fn stream_events_read_by_hand_as_the_derived_types_did() {
+        use super::{Decoder, Flow, StreamDecoder};
+        use crate::response::FinishReason;
+        let mut decoder = Decoder::new("anthropic");
+        let mut out = Vec::new();
+        for (event, data) in [
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"m","usage":{"input_tokens":5,"output_tokens":1}}}"#,
+            ),
+            ("ping", r#"{"type": "ping"}"#),
+            (
+                "content_block_start",
+                r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"t","name":"f","input":{}}}"#,
+            ),
+            // Keys in any order, escapes in type names, unknown fields.
+            (
+                "content_block_delta",
+                r#"{"delta":{"partial_json":"{\"a\"","type":"input_json_\u0064elta"},"index":1,"type":"content_block_delta","x":[1]}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}"#,
+            ),
+            (
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":null}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"refusal","stop_details":{"explanation":"no"}},"usage":{"output_tokens":7}}"#,
+            ),
+        ] {
+            assert_eq!(
+                decoder.decode(event, data, &mut out).unwrap(),
+                Flow::Continue,
+                "{data}"
+            );
+        }
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].tool_calls[0].name.as_deref(), Some("f"));
+        assert_eq!(out[1].tool_calls[0].arguments.as_deref(), Some("{\"a\""));
+        assert_eq!(out[2].content.as_deref(), Some("hi"));
+        assert_eq!(out[3].finish_reason, Some(FinishReason::Refusal));
+        assert_eq!(out[3].refusal.as_deref(), Some("no"));
+        assert_eq!(
+            out[3]
+                .usage
+                .map(|usage| (usage.input_tokens, usage.output_tokens)),
+            Some((5, 7))
+        );
+        let stop = decoder.decode("message_stop", r#"{"type":"message_stop"}"#, &mut out);
+        assert_eq!(stop.unwrap(), Flow::Done);
+        for bad in [
+            r#"{"type":"content_block_delta","type":"ping"}"#,
+            r#"{"type":"content_block_delta","index":-1}"#,
+            r#"{"type":"content_block_delta"} x"#,
+        ] {
+            let error = decoder.decode("content_block_delta", bad, &mut out);
+            assert!(
+                matches!(error, Err(crate::Error::Decode { .. })),
+                "{bad}: {error:?}"
+            );
+        }
+        let error = decoder.decode(
+            "message",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#,
+            &mut out,
+        );
+        assert!(matches!(error, Err(crate::Error::Provider(_))), "{error:?}");
     }
 }
