@@ -107,7 +107,9 @@ impl Framer {
     /// Adds a read. The events of the previous one should have been taken
     /// out first; if not, its rest is carried over.
     pub fn feed(&mut self, read: Bytes) {
-        self.carry_over();
+        if self.at < self.read.len() {
+            self.carry_over();
+        }
         self.read = read;
         self.at = 0;
     }
@@ -126,8 +128,11 @@ impl Framer {
             || !self.kind.is_empty()
             || self.at_start;
         if !buffered {
-            if self.at == self.read.len() && !end {
-                return Ok(None);
+            if self.at == self.read.len() {
+                self.release();
+                if !end {
+                    return Ok(None);
+                }
             }
             match self.in_place(end)? {
                 InPlace::Event(data, kind) => return self.event_in_place(data, kind).map(Some),
@@ -237,17 +242,24 @@ impl Framer {
 
     /// Moves the unframed rest of the read to the buffer.
     fn carry_over(&mut self) {
-        if self.at >= self.read.len() {
-            return;
+        if self.at < self.read.len() {
+            // Drop what was consumed before growing, so the buffer holds at
+            // most one partial event plus one read.
+            if self.start > 0 {
+                self.buffer.drain(..self.start);
+                self.start = 0;
+            }
+            self.buffer.extend_from_slice(&self.read[self.at..]);
         }
-        // Drop what was consumed before growing, so the buffer holds at most
-        // one partial event plus one read.
-        if self.start > 0 {
-            self.buffer.drain(..self.start);
-            self.start = 0;
-        }
-        self.buffer.extend_from_slice(&self.read[self.at..]);
-        self.at = self.read.len();
+        self.release();
+    }
+
+    /// Lets go of a read once framed: it shares its allocation with the
+    /// HTTP client's read buffer, which cannot reuse that memory while the
+    /// read is held (an idle stream would keep a whole buffer alive).
+    fn release(&mut self) {
+        self.read = Bytes::new();
+        self.at = 0;
     }
 
     /// Buffered path: reads lines until an event is complete (`true`) or
