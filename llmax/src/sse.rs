@@ -159,7 +159,12 @@ impl Framer {
         let mut kind: Option<(usize, usize)> = None;
         loop {
             let rest = &read[at..];
-            let Some(found) = memchr::memchr2(b'\n', b'\r', rest) else {
+            // The blank line that ends an event, without a search.
+            let found = match rest.first() {
+                Some(b'\n' | b'\r') => Some(0),
+                _ => memchr::memchr2(b'\n', b'\r', rest),
+            };
+            let Some(found) = found else {
                 break;
             };
             let terminator = match (rest[found], rest.get(found + 1)) {

@@ -212,8 +212,10 @@ impl Live {
             Ok(Flow::Done) => self.finished = true,
             Err(error) => self.fail(error),
         }
-        // Handed out from the end.
-        self.ready.reverse();
+        // Handed out from the end (most events make one chunk or none).
+        if self.ready.len() > 1 {
+            self.ready.reverse();
+        }
         true
     }
 

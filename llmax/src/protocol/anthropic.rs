@@ -31,7 +31,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 // The hand-written readers of stream events share their pieces with OpenAI's.
-use super::openai::{Name, Nullable, once};
+use super::openai::{Name, Nullable, once, rare};
 use super::{Flow, Parsed, StreamDecoder};
 use crate::deployment::Resolved;
 use crate::error::{Error, Result};
@@ -1133,11 +1133,11 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 }
                 EventField::Message => {
                     once(&mut seen[2], "message")?;
-                    event.message = map.next_value()?;
+                    event.message = rare(&mut map)?;
                 }
                 EventField::ContentBlock => {
                     once(&mut seen[3], "content_block")?;
-                    event.content_block = map.next_value()?;
+                    event.content_block = rare(&mut map)?;
                 }
                 EventField::Delta => {
                     once(&mut seen[4], "delta")?;
@@ -1145,7 +1145,7 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 }
                 EventField::Usage => {
                     once(&mut seen[5], "usage")?;
-                    event.usage = map.next_value()?;
+                    event.usage = rare(&mut map)?;
                 }
                 EventField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -1225,7 +1225,7 @@ impl<'de> Visitor<'de> for DeltaSeed<'_> {
                 }
                 DeltaField::StopDetails => {
                     once(&mut seen[5], "stop_details")?;
-                    delta.stop_details = map.next_value()?;
+                    delta.stop_details = rare(&mut map)?;
                 }
                 DeltaField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -1259,6 +1259,70 @@ impl Decoder {
             .find(|(b, _)| *b == block)
             .map(|(_, tool)| *tool)
     }
+
+    #[cold]
+    #[inline(never)]
+    fn message_start(&mut self, wire: WireEvent) {
+        if let Some(usage) = wire.message.and_then(|message| message.usage) {
+            self.usage.get_or_insert_default().update(usage);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn block_start(&mut self, wire: WireEvent, out: &mut Vec<StreamChunk>) {
+        let block_index = wire.index.unwrap_or(0);
+        let Some(block) = wire.content_block else {
+            return;
+        };
+        match block.kind.as_str() {
+            "tool_use" => {
+                let tool = self.tool_blocks.len() as u32;
+                self.tool_blocks.push((block_index, tool));
+                out.push(StreamChunk {
+                    tool_calls: vec![ToolCallDelta {
+                        index: tool,
+                        id: block.id,
+                        name: block.name,
+                        arguments: None,
+                    }],
+                    ..StreamChunk::default()
+                });
+            }
+            "text" => {
+                if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                    out.push(StreamChunk {
+                        content: Some(text),
+                        ..StreamChunk::default()
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn message_delta(&mut self, wire: WireEvent, out: &mut Vec<StreamChunk>) {
+        if let Some(usage) = wire.usage {
+            self.usage.get_or_insert_default().update(usage);
+        }
+        let mut chunk = StreamChunk::default();
+        if let Some(delta) = wire.delta {
+            chunk.finish_reason = delta.stop_reason.as_deref().map(FinishReason::from_wire);
+            if chunk.finish_reason == Some(FinishReason::Refusal) {
+                chunk.refusal = Some(
+                    delta
+                        .stop_details
+                        .and_then(|details| details.explanation)
+                        .unwrap_or_else(|| "refused".to_owned()),
+                );
+            }
+        }
+        // The output count is final here: usage rides on this chunk.
+        chunk.usage = self.usage.map(Usage::from);
+        out.push(chunk);
+    }
 }
 
 impl StreamDecoder for Decoder {
@@ -1278,40 +1342,8 @@ impl StreamDecoder for Decoder {
             .and_then(|()| deserializer.end())
             .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
         match wire.kind {
-            EventKind::MessageStart => {
-                if let Some(usage) = wire.message.and_then(|message| message.usage) {
-                    self.usage.get_or_insert_default().update(usage);
-                }
-            }
-            EventKind::ContentBlockStart => {
-                let block_index = wire.index.unwrap_or(0);
-                if let Some(block) = wire.content_block {
-                    match block.kind.as_str() {
-                        "tool_use" => {
-                            let tool = self.tool_blocks.len() as u32;
-                            self.tool_blocks.push((block_index, tool));
-                            out.push(StreamChunk {
-                                tool_calls: vec![ToolCallDelta {
-                                    index: tool,
-                                    id: block.id,
-                                    name: block.name,
-                                    arguments: None,
-                                }],
-                                ..StreamChunk::default()
-                            });
-                        }
-                        "text" => {
-                            if let Some(text) = block.text.filter(|t| !t.is_empty()) {
-                                out.push(StreamChunk {
-                                    content: Some(text),
-                                    ..StreamChunk::default()
-                                });
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            // The event of nearly every chunk, kept short; the others are
+            // out of line, off the per-chunk code path.
             EventKind::ContentBlockDelta => {
                 let Some(delta) = wire.delta else {
                     return Ok(Flow::Continue);
@@ -1343,26 +1375,9 @@ impl StreamDecoder for Decoder {
                     out.push(chunk);
                 }
             }
-            EventKind::MessageDelta => {
-                if let Some(usage) = wire.usage {
-                    self.usage.get_or_insert_default().update(usage);
-                }
-                let mut chunk = StreamChunk::default();
-                if let Some(delta) = wire.delta {
-                    chunk.finish_reason = delta.stop_reason.as_deref().map(FinishReason::from_wire);
-                    if chunk.finish_reason == Some(FinishReason::Refusal) {
-                        chunk.refusal = Some(
-                            delta
-                                .stop_details
-                                .and_then(|details| details.explanation)
-                                .unwrap_or_else(|| "refused".to_owned()),
-                        );
-                    }
-                }
-                // The output count is final here: usage rides on this chunk.
-                chunk.usage = self.usage.map(Usage::from);
-                out.push(chunk);
-            }
+            EventKind::MessageStart => self.message_start(wire),
+            EventKind::ContentBlockStart => self.block_start(wire, out),
+            EventKind::MessageDelta => self.message_delta(wire, out),
             EventKind::MessageStop => return Ok(Flow::Done),
             EventKind::Error => return Err(super::errors::from_event(self.provider, data).into()),
             // ping, content_block_stop, and event types added later.

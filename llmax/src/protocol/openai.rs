@@ -508,6 +508,16 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Nullable<S> {
     }
 }
 
+/// A field seen in few events (usage, tool calls, errors), read out of
+/// line: its derived code stays off the per-chunk code path.
+#[cold]
+#[inline(never)]
+pub(super) fn rare<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+    map: &mut A,
+) -> Result<T, A::Error> {
+    map.next_value()
+}
+
 /// Refuses a field given twice, as derived deserializers do.
 pub(super) fn once<E: serde::de::Error>(seen: &mut bool, name: &'static str) -> Result<(), E> {
     if std::mem::replace(seen, true) {
@@ -592,16 +602,16 @@ impl<'de> Visitor<'de> for ChunkSeed<'_> {
                 }
                 ChunkField::Usage => {
                     once(&mut seen[1], "usage")?;
-                    rest.usage = map.next_value()?;
+                    rest.usage = rare(&mut map)?;
                 }
                 ChunkField::XGroq => {
                     once(&mut seen[2], "x_groq")?;
-                    let extra: Option<GroqExtra> = map.next_value()?;
+                    let extra: Option<GroqExtra> = rare(&mut map)?;
                     rest.groq_usage = extra.and_then(|extra| extra.usage);
                 }
                 ChunkField::Error => {
                     once(&mut seen[3], "error")?;
-                    rest.error = map.next_value()?;
+                    rest.error = rare(&mut map)?;
                 }
                 ChunkField::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -661,8 +671,12 @@ struct WireChunkChoice {
 
 impl WireChunkChoice {
     fn into_chunk(self, index: u32, tool_ids: &mut HashMap<u32, Vec<String>>) -> StreamChunk {
-        let (content, parts_reasoning) = self.content.map(WireContent::split).unwrap_or_default();
-        let mut item = StreamChunk {
+        let (content, parts_reasoning) = match self.content {
+            Some(WireContent::Text(text)) => (Some(text), None),
+            Some(parts) => parts.split(),
+            None => (None, None),
+        };
+        StreamChunk {
             index,
             content: non_empty(content),
             reasoning: non_empty(
@@ -671,11 +685,29 @@ impl WireChunkChoice {
                     .or(parts_reasoning),
             ),
             refusal: non_empty(self.refusal),
+            tool_calls: match self.tool_calls {
+                Some(calls) => tool_deltas(calls, index, tool_ids),
+                None => Vec::new(),
+            },
             finish_reason: self.finish_reason,
             ..StreamChunk::default()
-        };
-        for (n, call) in self.tool_calls.unwrap_or_default().into_iter().enumerate() {
-            let call_index = tool_index(tool_ids, index, n, &call);
+        }
+    }
+}
+
+/// A choice's tool-call fragments, out of the per-chunk code path.
+#[cold]
+#[inline(never)]
+fn tool_deltas(
+    calls: Vec<WireToolCall>,
+    choice: u32,
+    tool_ids: &mut HashMap<u32, Vec<String>>,
+) -> Vec<ToolCallDelta> {
+    calls
+        .into_iter()
+        .enumerate()
+        .map(|(n, call)| {
+            let index = tool_index(tool_ids, choice, n, &call);
             let (name, arguments) = match call.function {
                 Some(function) => (
                     function.name,
@@ -683,15 +715,14 @@ impl WireChunkChoice {
                 ),
                 None => (None, None),
             };
-            item.tool_calls.push(ToolCallDelta {
-                index: call_index,
+            ToolCallDelta {
+                index,
                 id: call.id,
                 name,
                 arguments: non_empty(arguments),
-            });
-        }
-        item
-    }
+            }
+        })
+        .collect()
 }
 
 enum ChoiceField {
@@ -820,7 +851,7 @@ impl<'de> Visitor<'de> for DeltaSeed<'_> {
                 }
                 DeltaField::ToolCalls => {
                     once(&mut seen[4], "tool_calls")?;
-                    choice.tool_calls = map.next_value()?;
+                    choice.tool_calls = rare(&mut map)?;
                 }
                 DeltaField::Other => {
                     map.next_value::<IgnoredAny>()?;
