@@ -168,7 +168,7 @@ fn model(
                         provider: &offer.name,
                     },
                     Some(&offer.at),
-                    &format!(
+                    format!(
                         "its protocol, `{}`, serves only chat models, and this model is of kind \
                          `{}`",
                         provider.protocol.name, kind.name
