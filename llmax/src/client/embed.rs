@@ -18,7 +18,7 @@ use crate::embeddings::{EmbedInputs, EmbeddingEncoding, EmbeddingOptions, Embedd
 use crate::engine::{Decoded, Exchange};
 use crate::error::{Error, Result};
 use crate::protocol::Operation;
-use crate::protocol::openai_embeddings::Parsed;
+use crate::protocol::openai::embeddings::Parsed;
 use crate::response::Usage;
 use crate::transport::RequestBody;
 use crate::transport::http::Http;

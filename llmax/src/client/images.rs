@@ -13,7 +13,7 @@ use crate::catalog::{ModelId, ModelInfo};
 use crate::engine::Exchange;
 use crate::error::Result;
 use crate::images::{ImageFormat, ImageGeneration, ImageOptions, ImageResponse};
-use crate::protocol::{Operation, openai_images};
+use crate::protocol::Operation;
 use crate::transport::RequestBody;
 use crate::transport::http::Http;
 
@@ -101,7 +101,7 @@ impl MultiAIClient {
     ) -> Result<ImageGeneration> {
         let target = self.target(model, Operation::Images)?;
         let resolved = &target.resolved;
-        let body = openai_images::body(resolved, prompt, options)?;
+        let body = crate::protocol::openai::images::body(resolved, prompt, options)?;
         let call = options.call_options();
         let exchange = Exchange {
             target,
@@ -116,7 +116,7 @@ impl MultiAIClient {
             .inner
             .engine
             .whole(http, exchange, |body| {
-                let parsed = openai_images::parse(provider, body)?;
+                let parsed = crate::protocol::openai::images::parse(provider, body)?;
                 let mut usage = parsed.usage;
                 if usage.is_empty() {
                     // No token counts (dall-e-*): billed per image, at the

@@ -16,7 +16,7 @@ use crate::catalog::{ModelId, ModelInfo};
 use crate::engine::{Exchange, Target};
 use crate::error::{Error, Result};
 use crate::options::CallOptions;
-use crate::protocol::{Operation, openai_speech};
+use crate::protocol::Operation;
 use crate::response::Usage;
 use crate::speech::{Speech, SpeechFormat, SpeechOptions};
 use crate::stream::SpeechStream;
@@ -136,7 +136,7 @@ impl MultiAIClient {
         format: SpeechFormat,
     ) -> Result<(&Target, RequestBody, Usage, CallOptions)> {
         let target = self.target(model, Operation::Speech)?;
-        let body = openai_speech::body(&target.resolved, text, options, format)?;
+        let body = crate::protocol::openai::speech::body(&target.resolved, text, options, format)?;
         let characters = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
         let usage = Usage::default().with_characters(characters);
         Ok((

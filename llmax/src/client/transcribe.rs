@@ -15,7 +15,7 @@ use crate::audio::{Audio, Transcription, TranscriptionFormat, TranscriptionOptio
 use crate::catalog::{ModelId, ModelInfo, Price, Usd};
 use crate::engine::Exchange;
 use crate::error::Result;
-use crate::protocol::{Operation, openai_audio};
+use crate::protocol::Operation;
 use crate::transport::RequestBody;
 use crate::transport::http::Http;
 
@@ -108,7 +108,7 @@ impl MultiAIClient {
             .response_format
             .unwrap_or_else(|| default_format(&resolved.price));
         let probe = audio.probe().await?;
-        let form = openai_audio::form(resolved, audio, probe, options, format)?;
+        let form = crate::protocol::openai::audio::form(resolved, audio, probe, options, format)?;
         let call_options = options.call_options();
         let exchange = Exchange {
             target,
@@ -122,7 +122,8 @@ impl MultiAIClient {
             .inner
             .engine
             .whole(http, exchange, |body| {
-                let (heard, mut usage) = openai_audio::parse(provider, body, format)?;
+                let (heard, mut usage) =
+                    crate::protocol::openai::audio::parse(provider, body, format)?;
                 if usage.is_empty() {
                     // Neither tokens nor seconds in the reply: the audio's
                     // own header says how long it is, if it is a WAV.

@@ -10,10 +10,6 @@
 pub(crate) mod anthropic;
 pub(crate) mod errors;
 pub(crate) mod openai;
-pub(crate) mod openai_audio;
-pub(crate) mod openai_embeddings;
-pub(crate) mod openai_images;
-pub(crate) mod openai_speech;
 
 use reqwest::header::HeaderMap;
 
@@ -213,7 +209,7 @@ impl Adapter {
         inputs: &[String],
         max_inputs: usize,
     ) -> Vec<std::ops::Range<usize>> {
-        openai_embeddings::batches(inputs, max_inputs)
+        openai::embeddings::batches(inputs, max_inputs)
     }
 
     /// The embeddings request body of one batch.
@@ -224,7 +220,7 @@ impl Adapter {
         options: &EmbeddingOptions,
     ) -> Result<Vec<u8>> {
         match self {
-            Adapter::OpenAi => openai_embeddings::body(resolved, inputs, options),
+            Adapter::OpenAi => openai::embeddings::body(resolved, inputs, options),
             // `Target::check` refuses the call before this: no path.
             Adapter::Anthropic => Err(Error::InvalidRequest {
                 model: resolved.model.name,
@@ -239,9 +235,9 @@ impl Adapter {
         provider: &'static str,
         body: &[u8],
         inputs: usize,
-    ) -> Result<openai_embeddings::Parsed> {
+    ) -> Result<openai::embeddings::Parsed> {
         match self {
-            Adapter::OpenAi => openai_embeddings::parse(provider, body, inputs),
+            Adapter::OpenAi => openai::embeddings::parse(provider, body, inputs),
             Adapter::Anthropic => Err(Error::decode(
                 provider,
                 "the anthropic protocol has no embeddings endpoint",

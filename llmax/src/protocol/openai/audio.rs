@@ -48,7 +48,7 @@ pub(crate) fn form(
         fields.push(("prompt".to_owned(), prompt.clone()));
     }
     if let Some(temperature) = options.temperature {
-        let value = super::finite(model, "temperature", temperature)?;
+        let value = crate::protocol::finite(model, "temperature", temperature)?;
         fields.push(("temperature".to_owned(), value.to_string()));
     }
     fields.push(("response_format".to_owned(), format.as_str().to_owned()));
