@@ -146,6 +146,14 @@ pub(crate) struct Decoded<T> {
     pub latency: Duration,
 }
 
+/// A streamed reply accepted by a provider, not read yet.
+struct Opened {
+    body: crate::transport::ByteStream,
+    provider: &'static str,
+    idle: Duration,
+    accounting: Accounting,
+}
+
 /// How an accepted reply is taken: read in full (`Vec<u8>`) or handed on
 /// as a stream (`Reply`).
 trait Take: Sized {
@@ -271,57 +279,54 @@ impl Engine {
         exchange: Exchange<'_>,
         decoder: Box<dyn StreamDecoder>,
     ) -> Result<ChatStream> {
-        let span = span(&exchange);
-        async move {
-            self.gate().await?;
-            let accounting = self.accounting(&exchange);
-            let (reply, _, accounting) =
-                self.attempts::<Reply>(http, &exchange, accounting).await?;
-            let idle = exchange
-                .options
-                .stream_idle_timeout
-                .unwrap_or(self.stream_idle_timeout);
-            let provider = exchange.target.resolved.provider.name;
-            Ok(ChatStream::new(Live::new(
-                reply.into_stream(),
-                decoder,
-                provider,
-                idle,
-                accounting,
-            )))
-        }
-        .instrument(span)
-        .await
+        let opened = self.open(http, exchange).await?;
+        Ok(ChatStream::new(Live::new(
+            opened.body,
+            decoder,
+            opened.provider,
+            opened.idle,
+            opened.accounting,
+        )))
     }
 
     /// Like [`stream`](Self::stream), for a body of raw bytes (audio)
-    /// whose `usage` is known before it is sent: gates, sends with retries
-    /// until a provider accepts the request, and hands the body on as it
-    /// comes, accounted once when it ends or is dropped.
+    /// whose `usage` is known before it is sent: the body is handed on as
+    /// it comes, accounted once when it ends or is dropped.
     pub async fn bytes(
         &self,
         http: &Http,
         exchange: Exchange<'_>,
         usage: Usage,
     ) -> Result<AudioBytes> {
+        let opened = self.open(http, exchange).await?;
+        Ok(AudioBytes::new(
+            opened.body,
+            opened.provider,
+            usage,
+            opened.idle,
+            opened.accounting,
+        ))
+    }
+
+    /// Gates and sends with retries until a provider accepts the request;
+    /// the body is not read: the caller's stream owns it, and the
+    /// accounting with it.
+    async fn open(&self, http: &Http, exchange: Exchange<'_>) -> Result<Opened> {
         let span = span(&exchange);
         async move {
             self.gate().await?;
             let accounting = self.accounting(&exchange);
             let (reply, _, accounting) =
                 self.attempts::<Reply>(http, &exchange, accounting).await?;
-            let idle = exchange
-                .options
-                .stream_idle_timeout
-                .unwrap_or(self.stream_idle_timeout);
-            let provider = exchange.target.resolved.provider.name;
-            Ok(AudioBytes::new(
-                reply.into_stream(),
-                provider,
-                usage,
-                idle,
+            Ok(Opened {
+                body: reply.into_stream(),
+                provider: exchange.target.resolved.provider.name,
+                idle: exchange
+                    .options
+                    .stream_idle_timeout
+                    .unwrap_or(self.stream_idle_timeout),
                 accounting,
-            ))
+            })
         }
         .instrument(span)
         .await
