@@ -201,10 +201,15 @@ fn model(
 }
 
 /// Whether a protocol has an endpoint for a kind of model: Anthropic's
-/// Messages API is chat only; the OpenAI protocol (and the mock, which
-/// speaks it) serves every kind llmax calls.
+/// Messages API is chat only; Gemini's native API serves chat and
+/// embeddings (`generateContent`, `batchEmbedContents`); the OpenAI
+/// protocol (and the mock, which speaks it) serves every kind llmax calls.
 fn serves(protocol: &str, kind: &str) -> bool {
-    protocol != "anthropic" || kind == "chat"
+    match protocol {
+        "anthropic" => kind == "chat",
+        "gemini" => matches!(kind, "chat" | "embedding"),
+        _ => true,
+    }
 }
 
 /// An offer, checked: its provider is declared, its prices are exact.
@@ -771,9 +776,9 @@ mod tests {
             errors,
             [
                 "m.toml:3:24: provider `a`: unknown protocol `opnai`; expected `openai`, \
-                 `anthropic` or `mock` (did you mean `openai`?)",
+                 `anthropic`, `gemini` or `mock` (did you mean `openai`?)",
                 "m.toml:5:20: provider `a`: unknown auth `token`; expected `bearer`, `api-key`, \
-                 `x-api-key` or `none`",
+                 `x-api-key`, `x-goog-api-key` or `none`",
                 "m.toml:7:20: model `m`: unknown kind `chatt`; expected `chat`, `embedding`, \
                  `transcription`, `image`, `speech` or `video` (did you mean `chat`?)",
                 "m.toml:8:42: model `m`: unknown capability `vission`; expected `streaming`, \
@@ -799,10 +804,10 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "m.toml:2:24: provider `a`: missing `protocol` (one of `openai`, `anthropic` or \
+                "m.toml:2:24: provider `a`: missing `protocol` (one of `openai`, `anthropic`, `gemini` or \
                  `mock`)",
                 "m.toml:2:24: provider `a`: missing `auth` (one of `bearer`, `api-key`, \
-                 `x-api-key` or `none`)",
+                 `x-api-key`, `x-goog-api-key` or `none`)",
                 "m.toml:4:21: model `m`: missing `kind` (one of `chat`, `embedding`, \
                  `transcription`, `image`, `speech` or `video`)",
                 "m.toml:4:21: model `m`: no provider serves it; add at least one \

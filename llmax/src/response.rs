@@ -400,6 +400,9 @@ pub struct ToolCallDelta {
     pub name: Option<String>,
     /// A piece of the JSON arguments.
     pub arguments: Option<String>,
+    /// Gemini's thought signature of the call (see
+    /// [`ToolCall::thought_signature`]).
+    pub thought_signature: Option<String>,
 }
 
 impl ToolCallDelta {
@@ -429,6 +432,13 @@ impl ToolCallDelta {
     #[must_use]
     pub fn with_arguments(mut self, arguments: impl Into<String>) -> ToolCallDelta {
         self.arguments = Some(arguments.into());
+        self
+    }
+
+    /// With the call's thought signature (Gemini).
+    #[must_use]
+    pub fn with_thought_signature(mut self, signature: impl Into<String>) -> ToolCallDelta {
+        self.thought_signature = Some(signature.into());
         self
     }
 }

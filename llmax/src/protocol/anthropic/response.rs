@@ -115,6 +115,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                     name: block.name.unwrap_or_default(),
                     arguments: block.input.unwrap_or_else(|| json!({})).to_string(),
                 },
+                thought_signature: None,
             }),
             _ => {}
         }

@@ -256,6 +256,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                                 .map(WireArguments::into_text)
                                 .unwrap_or_default(),
                         },
+                        thought_signature: None,
                     }
                 })
                 .collect();
