@@ -125,14 +125,14 @@ impl Decoder {
 }
 
 /// A piece of a streamed argument: text is appended to what came before.
-enum Piece {
+pub(super) enum Piece {
     Text(String),
     Whole(Value),
 }
 
 /// Puts a piece at a JSON path (`$.a.b`, `$.items[0].name`, `$['a b']`)
 /// of the arguments.
-fn place(
+pub(super) fn place(
     root: &mut Map<String, Value>,
     path: &str,
     piece: Piece,
