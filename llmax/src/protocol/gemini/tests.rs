@@ -18,7 +18,7 @@ fn body_of(json_schema: bool, options: &CallOptions) -> Value {
         .resolve()
         .expect("a valid deployment");
     if !json_schema {
-        let mut info = resolved.model.clone();
+        let mut info = *resolved.model;
         info.capabilities.json_schema = false;
         resolved.model = Box::leak(Box::new(info));
     }
