@@ -169,9 +169,11 @@ fn model(
                     },
                     Some(&offer.at),
                     format!(
-                        "its protocol, `{}`, serves only chat models, and this model is of kind \
+                        "its protocol, `{}`, serves only {} models, and this model is of kind \
                          `{}`",
-                        provider.protocol.name, kind.name
+                        provider.protocol.name,
+                        served(provider.protocol.name),
+                        kind.name
                     ),
                 );
             }
@@ -209,6 +211,15 @@ fn serves(protocol: &str, kind: &str) -> bool {
         "anthropic" => kind == "chat",
         "gemini" => matches!(kind, "chat" | "embedding"),
         _ => true,
+    }
+}
+
+/// The kinds of model a protocol that does not serve them all serves, for
+/// the error message.
+fn served(protocol: &str) -> &'static str {
+    match protocol {
+        "gemini" => "chat and embedding",
+        _ => "chat",
     }
 }
 
@@ -923,13 +934,26 @@ mod tests {
             [models.chat]
             kind = "chat"
             providers.claude = {}
+            providers.google = {}
+            [providers.google]
+            protocol = "gemini"
+            base_url = "x"
+            auth = "x-goog-api-key"
+            [models.vectors]
+            kind = "embedding"
+            providers.google = {}
+            [models.picture]
+            kind = "image"
+            providers.google = {}
             "#,
         );
         assert_eq!(
             errors,
             [
                 "m.toml:13:23: model `embed`: provider `claude`: its protocol, `anthropic`, serves \
-              only chat models, and this model is of kind `embedding`"
+              only chat models, and this model is of kind `embedding`",
+                "m.toml:27:23: model `picture`: provider `google`: its protocol, `gemini`, serves \
+              only chat and embedding models, and this model is of kind `image`"
             ]
         );
     }
