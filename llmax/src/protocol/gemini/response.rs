@@ -36,8 +36,6 @@ pub(super) struct WireCandidate {
     #[serde(default)]
     pub(super) finish_reason: Option<String>,
     #[serde(default)]
-    pub(super) finish_message: Option<String>,
-    #[serde(default)]
     pub(super) index: Option<u32>,
 }
 

@@ -11,10 +11,39 @@
 
 use serde_json::{Map, Value};
 
-use super::response::{WireFunctionCall, WireResponse, blocked, call_id, finish_reason};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::response::{
+    PromptFeedback, WireCandidate, WireFunctionCall, WireUsage, blocked, call_id, finish_reason,
+};
 use super::{Flow, StreamDecoder};
 use crate::error::{Error, Result};
 use crate::response::{FinishReason, StreamChunk, ToolCallDelta, Usage};
+
+/// One event: a `GenerateContentResponse` less what a chunk does not
+/// carry (the model version and response id, repeated on every event, are
+/// skipped unread rather than allocated per chunk).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEvent {
+    #[serde(default)]
+    candidates: Vec<WireCandidate>,
+    #[serde(default)]
+    usage_metadata: Option<WireUsage>,
+    #[serde(default)]
+    prompt_feedback: Option<PromptFeedback>,
+    #[serde(default)]
+    error: Option<Box<RawValue>>,
+}
+
+/// Appends text to a chunk's field, moving it in when the field is empty.
+fn append(slot: &mut Option<String>, text: String) {
+    match slot {
+        Some(existing) => existing.push_str(&text),
+        None => *slot = Some(text),
+    }
+}
 
 /// A streamed call whose arguments are still arriving.
 struct Open {
@@ -227,7 +256,7 @@ impl StreamDecoder for Decoder {
         if data.is_empty() {
             return Ok(Flow::Continue);
         }
-        let wire: WireResponse = serde_json::from_str(data)
+        let wire: WireEvent = serde_json::from_str(data)
             .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
         if let Some(error) = &wire.error {
             let body = format!("{{\"error\":{}}}", error.get());
@@ -251,13 +280,12 @@ impl StreamDecoder for Decoder {
                     } else {
                         &mut chunk.content
                     };
-                    slot.get_or_insert_default().push_str(&text);
+                    append(slot, text);
                 }
             }
             if let Some(reason) = candidate.finish_reason.as_deref() {
                 self.close(&mut chunk);
                 chunk.finish_reason = Some(finish_reason(reason, self.calls > 0));
-                let _ = candidate.finish_message;
             }
             if !chunk.is_empty() {
                 out.push(chunk);
