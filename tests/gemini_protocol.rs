@@ -777,3 +777,44 @@ async fn vertex_ai_regional_path_and_bearer_token() {
             .unwrap_err();
     assert!(error.to_string().contains("project_id"), "{error}");
 }
+
+/// A conversation from a Gemini tool loop, continued on an OpenAI-protocol
+/// deployment: the signatures stay on the messages (and in their JSON, to
+/// be stored), but are not sent where they mean nothing.
+#[tokio::test]
+async fn signatures_are_kept_but_not_sent_to_other_protocols() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(json_reply("openai/openai-text.json"))
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(
+        Deployment::new(Model::Gpt4o, Provider::OpenAi)
+            .endpoint(server.uri())
+            .api_key("sk"),
+    );
+    let messages = vec![
+        Message::user("Weather?"),
+        Message::assistant_tool_calls([ToolCall::function(
+            "llmax-call-0",
+            "weather",
+            r#"{"city":"Paris"}"#,
+        )
+        .with_thought_signature(CALL_SIGNATURE)]),
+        Message::tool("llmax-call-0", "sunny"),
+    ];
+    let stored = serde_json::to_value(&messages).unwrap();
+    assert_eq!(
+        stored[1]["tool_calls"][0]["thought_signature"],
+        CALL_SIGNATURE
+    );
+    let restored: Vec<Message> = serde_json::from_value(stored).unwrap();
+    assert_eq!(restored, messages);
+    client.ainvoke(&messages, Model::Gpt4o).await.unwrap();
+    let body: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    let call = &body["messages"][1]["tool_calls"][0];
+    assert_eq!(call["id"], "llmax-call-0");
+    assert!(call.get("thought_signature").is_none(), "{call}");
+}
