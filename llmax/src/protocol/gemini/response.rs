@@ -211,7 +211,11 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                     &mut message.content
                 };
                 if !text.is_empty() {
-                    slot.get_or_insert_default().push_str(&text);
+                    // Moved in, not copied, when it is the first piece.
+                    match slot {
+                        Some(existing) => existing.push_str(&text),
+                        None => *slot = Some(text),
+                    }
                 }
             }
         }
