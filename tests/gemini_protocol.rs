@@ -818,3 +818,147 @@ async fn signatures_are_kept_but_not_sent_to_other_protocols() {
     assert_eq!(call["id"], "llmax-call-0");
     assert!(call.get("thought_signature").is_none(), "{call}");
 }
+
+/// Vertex AI streams a call's nested arguments as `partialArgs`, string
+/// values in pieces, over some 60 events (recorded from Gemini 3.1 Pro).
+#[tokio::test]
+async fn recorded_vertex_stream_of_nested_partial_arguments() {
+    let lines =
+        fixture_lines("google/google-vertex-stream-tool-call-arguments-nested.1.chunks.txt");
+    for body in [sse_gemini(&lines, Framing::CrLf), sse_gemini_google(&lines)] {
+        let server = stream_server(body).await;
+        let (client, records) = client_with(gemini(&server.uri()));
+        let stream = client
+            .astream(&hello(), Model::Gemini3ProPreview)
+            .await
+            .unwrap();
+        let (chunks, error) = collect(stream).await;
+        assert!(error.is_none(), "{error:?}");
+        let calls = tool_calls_of(&chunks);
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].function.name, "cookRecipe");
+        assert!(
+            calls[0]
+                .thought_signature
+                .as_deref()
+                .is_some_and(|s| s.starts_with("CmIBjz1rX0OQ"))
+        );
+        let arguments: Value = serde_json::from_str(&calls[0].function.arguments).unwrap();
+        let recipe = &arguments["recipe"];
+        assert_eq!(recipe["name"], "Lasagna");
+        let ingredients = recipe["ingredients"].as_array().unwrap();
+        assert_eq!(ingredients.len(), 10);
+        assert_eq!(
+            ingredients[0],
+            json!({"amount": "16 oz", "name": "Lasagna noodles"})
+        );
+        assert_eq!(
+            ingredients[9],
+            json!({"amount": "1/2 tsp", "name": "Pepper"})
+        );
+        let steps = recipe["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 10);
+        assert_eq!(
+            steps[4],
+            "In a 9x13 baking dish, spread a thin layer of meat sauce."
+        );
+        let last = chunks.last().unwrap();
+        assert_eq!(last.finish_reason, Some(FinishReason::ToolCalls));
+        let usage = Usage::new(31, 684 + 1026).with_reasoning_tokens(1026);
+        assert_eq!(last.usage, Some(usage));
+        assert_eq!(records.wait_for(1).await[0].output_tokens, 1710);
+    }
+}
+
+/// A thought summary, a call without arguments and three streamed calls,
+/// recorded from Gemini 3 Flash on Vertex AI.
+#[tokio::test]
+async fn recorded_stream_with_thoughts_and_calls_without_arguments() {
+    let lines = fixture_lines("google/google-stream-no-args-tool-call.chunks.txt");
+    let server = stream_server(sse_gemini(&lines, Framing::KeepAlive)).await;
+    let (client, _) = client_with(gemini(&server.uri()));
+    let stream = client
+        .astream(&hello(), Model::Gemini3ProPreview)
+        .await
+        .unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    let reasoning: String = chunks
+        .iter()
+        .filter_map(|c| c.reasoning.as_deref())
+        .collect();
+    assert!(
+        reasoning.starts_with("**Processing User Requests**"),
+        "{reasoning}"
+    );
+    assert_eq!(text_of(&chunks), "", "thoughts are not the answer");
+    let calls: Vec<(String, String, bool)> = tool_calls_of(&chunks)
+        .into_iter()
+        .map(|call| {
+            (
+                call.function.name,
+                call.function.arguments,
+                call.thought_signature.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("read_theme".to_owned(), "{}".to_owned(), true),
+            ("read_screen".to_owned(), r#"{"id":"A"}"#.to_owned(), false),
+            ("read_screen".to_owned(), r#"{"id":"B"}"#.to_owned(), false),
+            ("read_screen".to_owned(), r#"{"id":"C"}"#.to_owned(), false),
+        ]
+    );
+    let ids: Vec<String> = tool_calls_of(&chunks).into_iter().map(|c| c.id).collect();
+    assert_eq!(
+        ids,
+        [
+            "llmax-call-0",
+            "llmax-call-1",
+            "llmax-call-2",
+            "llmax-call-3"
+        ]
+    );
+    let last = chunks.last().unwrap();
+    assert_eq!(last.finish_reason, Some(FinishReason::ToolCalls));
+    assert_eq!(
+        last.usage,
+        Some(Usage::new(249, 58 + 183).with_reasoning_tokens(183))
+    );
+}
+
+#[tokio::test]
+async fn thought_parts_of_a_whole_reply_are_reasoning() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{"content": {"role": "model", "parts": [
+                {"text": "Counting letters...", "thought": true},
+                {"text": "Three."}
+            ]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 1, "thoughtsTokenCount": 4}
+        })))
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(gemini(&server.uri()));
+    let response = client
+        .ainvoke(&hello(), Model::Gemini3ProPreview)
+        .thinking(Thinking::Dynamic)
+        .await
+        .unwrap();
+    assert_eq!(response.content(), Some("Three."));
+    assert_eq!(
+        response.choices[0].message.reasoning.as_deref(),
+        Some("Counting letters...")
+    );
+    assert_eq!(response.usage.reasoning_tokens, 4);
+    let body: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        body["generationConfig"]["thinkingConfig"],
+        json!({"thinkingBudget": -1, "includeThoughts": true})
+    );
+}
