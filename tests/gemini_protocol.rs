@@ -962,3 +962,33 @@ async fn thought_parts_of_a_whole_reply_are_reasoning() {
         json!({"thinkingBudget": -1, "includeThoughts": true})
     );
 }
+
+/// Parallel calls from another model (without signatures) sent to Gemini:
+/// the calls go as they are, and both results in one user turn.
+#[tokio::test]
+async fn parallel_calls_and_their_results() {
+    let messages = vec![
+        Message::user("Weather in Paris and Tokyo?"),
+        Message::assistant_tool_calls([
+            ToolCall::function("call_a", "weather", r#"{"city":"Paris"}"#),
+            ToolCall::function("call_b", "weather", r#"{"city":"Tokyo"}"#),
+        ]),
+        Message::tool("call_a", "sunny"),
+        Message::tool("call_b", "rainy"),
+    ];
+    let body = sent_body(&messages, |call| call).await;
+    assert_eq!(
+        body["contents"][1]["parts"],
+        json!([
+            {"functionCall": {"id": "call_a", "name": "weather", "args": {"city": "Paris"}}},
+            {"functionCall": {"id": "call_b", "name": "weather", "args": {"city": "Tokyo"}}},
+        ])
+    );
+    assert_eq!(
+        body["contents"][2]["parts"],
+        json!([
+            {"functionResponse": {"id": "call_a", "name": "weather", "response": {"result": "sunny"}}},
+            {"functionResponse": {"id": "call_b", "name": "weather", "response": {"result": "rainy"}}},
+        ])
+    );
+}
