@@ -558,7 +558,9 @@ async fn safety_and_blocked_prompts() {
         .await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "promptFeedback": {"blockReason": "SAFETY"},
+            "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": [
+                {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH", "blocked": true}
+            ]},
             "usageMetadata": {"promptTokenCount": 4}
         })))
         .with_priority(2)
@@ -570,6 +572,15 @@ async fn safety_and_blocked_prompts() {
         .await
         .unwrap();
     assert_eq!(response.finish_reason(), Some(&FinishReason::ContentFilter));
+    let rating = &response.choices[0].safety_ratings[0];
+    assert_eq!(
+        (
+            rating.category.as_str(),
+            rating.probability.as_str(),
+            rating.blocked
+        ),
+        ("HARM_CATEGORY_HARASSMENT", "NEGLIGIBLE", false)
+    );
     assert_eq!(response.usage, Usage::new(5, 2).with_cached_input_tokens(3));
     assert_eq!(response.cost, pro3_cost(5, 3, 2));
     let response = client
@@ -581,6 +592,9 @@ async fn safety_and_blocked_prompts() {
         response.choices[0].message.refusal.as_deref(),
         Some("prompt blocked (SAFETY)")
     );
+    let rating = &response.choices[0].safety_ratings[0];
+    assert!(rating.blocked);
+    assert_eq!(rating.category, "HARM_CATEGORY_DANGEROUS_CONTENT");
 }
 
 /// Looks up the weather of a place.

@@ -47,7 +47,8 @@ pub use options::{
     ThinkingLevel,
 };
 pub use response::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
+    AssistantMessage, ChatResponse, Choice, FinishReason, SafetyRating, StreamChunk, ToolCallDelta,
+    Usage,
 };
 pub use schema::LlmSchema;
 pub use schemars;

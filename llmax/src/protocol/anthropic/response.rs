@@ -135,6 +135,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
             index: 0,
             message,
             finish_reason,
+            safety_ratings: Vec::new(),
         }],
         usage: wire.usage.map(Usage::from).unwrap_or_default(),
     })

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use super::{LOCAL_ID_PREFIX, Parsed};
 use crate::error::{Error, Result};
 use crate::message::{FunctionCall, ToolCall};
-use crate::response::{AssistantMessage, Choice, FinishReason, Usage};
+use crate::response::{AssistantMessage, Choice, FinishReason, SafetyRating, Usage};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -37,6 +37,28 @@ pub(super) struct WireCandidate {
     pub(super) finish_reason: Option<String>,
     #[serde(default)]
     pub(super) index: Option<u32>,
+    #[serde(default)]
+    pub(super) safety_ratings: Vec<WireRating>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct WireRating {
+    #[serde(default)]
+    pub(super) category: String,
+    #[serde(default)]
+    pub(super) probability: String,
+    #[serde(default)]
+    pub(super) blocked: bool,
+}
+
+impl From<WireRating> for SafetyRating {
+    fn from(wire: WireRating) -> SafetyRating {
+        SafetyRating {
+            category: wire.category,
+            probability: wire.probability,
+            blocked: wire.blocked,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -100,6 +122,8 @@ pub(super) struct PromptFeedback {
     pub(super) block_reason: Option<String>,
     #[serde(default)]
     pub(super) block_reason_message: Option<String>,
+    #[serde(default)]
+    pub(super) safety_ratings: Vec<WireRating>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -229,6 +253,11 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                 .unwrap_or(u32::try_from(position).unwrap_or(u32::MAX)),
             message,
             finish_reason,
+            safety_ratings: candidate
+                .safety_ratings
+                .into_iter()
+                .map(SafetyRating::from)
+                .collect(),
         });
     }
     if choices.is_empty()
@@ -243,6 +272,16 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
             index: 0,
             message,
             finish_reason: Some(FinishReason::ContentFilter),
+            safety_ratings: wire
+                .prompt_feedback
+                .map(|feedback| {
+                    feedback
+                        .safety_ratings
+                        .into_iter()
+                        .map(SafetyRating::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     Ok(Parsed {
