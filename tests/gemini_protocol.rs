@@ -1006,3 +1006,37 @@ async fn parallel_calls_and_their_results() {
         ])
     );
 }
+
+#[tokio::test]
+async fn typed_streams_read_the_json_text_as_it_comes() {
+    use futures_util::StreamExt;
+    let events = [
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "{\"cou"}]}}]}),
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "nt\": 3}"}]}, "finishReason": "STOP"}],
+               "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 5}}),
+    ];
+    let lines: Vec<String> = events.iter().map(Value::to_string).collect();
+    let server = stream_server(sse_gemini(&lines, Framing::Lf)).await;
+    let (client, _) = client_with(gemini(&server.uri()));
+    let mut stream = client
+        .astream_typed::<Answer>(&hello(), Model::Gemini3ProPreview)
+        .await
+        .unwrap();
+    let mut pieces = Vec::new();
+    let mut value = None;
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            llmax::TypedEvent::Delta(piece) => pieces.push(piece),
+            llmax::TypedEvent::Done(answer) => value = Some(answer),
+        }
+    }
+    assert_eq!(pieces, ["{\"cou", "nt\": 3}"]);
+    assert_eq!(value, Some(Answer { count: 3 }));
+    let body: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(
+        body["generationConfig"]["responseMimeType"],
+        "application/json"
+    );
+}
