@@ -254,6 +254,12 @@ async fn bad_input_is_refused_before_the_network() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::InvalidRequest { .. }), "{error}");
+    let error = client
+        .ainvoke(&hello(), Model::Gemini3ProPreview)
+        .extra("generationConfig", "hot")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error}");
     assert!(server.received_requests().await.unwrap().is_empty());
     assert!(records.all().is_empty());
 }

@@ -363,8 +363,14 @@ pub(crate) fn body(
     }
 
     let mut extra = options.extra.clone();
-    if let Some(Value::Object(more)) = extra.remove("generationConfig") {
-        config.extend(more);
+    match extra.remove("generationConfig") {
+        None => {}
+        Some(Value::Object(more)) => config.extend(more),
+        Some(other) => {
+            return Err(invalid(format!(
+                "extra `generationConfig` must be an object, not {other}"
+            )));
+        }
     }
     let mut body = Body {
         contents,
