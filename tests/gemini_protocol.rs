@@ -1046,3 +1046,35 @@ async fn typed_streams_read_the_json_text_as_it_comes() {
         "application/json"
     );
 }
+
+/// Array arguments in pieces, numbers whole, and a call that ends with a
+/// part without `willContinue` (no empty closing `functionCall`).
+#[tokio::test]
+async fn recorded_stream_of_array_arguments_without_a_closing_part() {
+    let lines = fixture_lines(
+        "google/google-stream-tool-call-array-arguments-missing-terminal-function-call.chunks.txt",
+    );
+    let server = stream_server(sse_gemini(&lines, Framing::Lf)).await;
+    let (client, _) = client_with(gemini(&server.uri()));
+    let stream = client
+        .astream(&hello(), Model::Gemini3ProPreview)
+        .await
+        .unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    let calls = tool_calls_of(&chunks);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].function.name, "writeItems");
+    let arguments: Value = serde_json::from_str(&calls[0].function.arguments).unwrap();
+    assert_eq!(
+        arguments,
+        json!({"operations": [
+            {"action": "add", "description": "Fresh red apple", "itemid": "apple_001", "price": 0.5},
+            {"action": "add", "description": "Ripe yellow banana", "itemid": "banana_001", "price": 0.3},
+        ]})
+    );
+    assert_eq!(
+        chunks.last().unwrap().finish_reason,
+        Some(FinishReason::ToolCalls)
+    );
+}
