@@ -49,8 +49,8 @@ fn configuration_errors_have_a_kind_to_match_on() {
     );
     assert_eq!(
         config_kind(MultiAIClient::new([
-            Deployment::new(Model::Gpt4o, Provider::Mock),
-            Deployment::new(Model::Gpt4o, Provider::Mock),
+            Deployment::new(Model::Gpt4o, Provider::Mock).label("a"),
+            Deployment::new(Model::Gpt4o, Provider::Mock).label("a"),
         ])),
         ConfigErrorKind::DuplicateDeployment
     );
@@ -120,11 +120,13 @@ fn deployments_are_checked_when_the_client_is_built() {
     .api_key("k")]));
     assert!(message.contains("is not http or https"), "{message}");
 
+    // Several deployments of one model are routed; two with one label
+    // could not be told apart in usage records.
     let message = config_error(MultiAIClient::new([
-        Deployment::new(Model::Gpt4o, Provider::Mock),
-        Deployment::new(Model::Gpt4o, Provider::Mock),
+        Deployment::new(Model::Gpt4o, Provider::Mock).label("sweden"),
+        Deployment::new(Model::Gpt4o, Provider::Mock).label("sweden"),
     ]));
-    assert!(message.contains("two deployments of model `gpt-4o`"));
+    assert!(message.contains("two deployments of model `gpt-4o` labelled `sweden`"));
 }
 
 #[test]

@@ -211,6 +211,9 @@ impl Live {
         };
         if let Some(usage) = chunk.usage {
             chunk.cost = Some(usage.cost(&accounting.price));
+            chunk.model = Some(accounting.model);
+        } else if chunk.finish_reason.is_some() {
+            chunk.model = Some(accounting.model);
         }
         if accounting.time_to_first_token.is_none()
             && (chunk.content.is_some()

@@ -22,10 +22,14 @@ use crate::response::Usage;
 pub struct UsageRecord {
     /// What it cost, from the catalog's prices.
     pub cost: Usd,
-    /// The catalog model.
+    /// The catalog model that answered (a fallback model's, if the call
+    /// fell back; the model asked for if none answered).
     pub model: &'static str,
-    /// The provider.
+    /// The provider that answered.
     pub provider: &'static str,
+    /// The [label](crate::Deployment::label) of the deployment that
+    /// answered (the first one tried if none did).
+    pub deployment: Arc<str>,
     /// The operation (`"ainvoke"`, `"astream"`... or the name set with
     /// [`CallOptions::operation`](crate::CallOptions::operation)).
     pub operation: String,
@@ -53,8 +57,49 @@ pub struct UsageRecord {
     pub time_to_first_token: Option<Duration>,
     /// How many HTTP attempts were made.
     pub attempts: u32,
+    /// Every attempt, in order: where it went, how it ended, how long it
+    /// took. The last one answered if the call succeeded.
+    pub attempt_log: Vec<Attempt>,
     /// Whether the call ended well.
     pub succeeded: bool,
+}
+
+/// One HTTP attempt of a call, in [`UsageRecord::attempt_log`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The catalog model it asked.
+    pub model: &'static str,
+    /// The provider.
+    pub provider: &'static str,
+    /// The [label](crate::Deployment::label) of the deployment.
+    pub deployment: Arc<str>,
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it failed, as an OpenTelemetry `error.type` (`rate_limit`,
+    /// `server_error`, `auth`, `connection`, `timeout`...); `None` if it
+    /// was accepted.
+    pub error: Option<&'static str>,
+    /// From sending it to its answer (its whole body, unless streamed).
+    pub duration: Duration,
+}
+
+impl Attempt {
+    pub(crate) fn new(
+        target: &crate::engine::Target,
+        status: Option<u16>,
+        error: Option<&'static str>,
+        duration: Duration,
+    ) -> Attempt {
+        Attempt {
+            model: target.resolved.model.name,
+            provider: target.resolved.provider.name,
+            deployment: target.label.clone(),
+            status,
+            error,
+            duration,
+        }
+    }
 }
 
 impl UsageRecord {
