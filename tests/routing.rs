@@ -532,7 +532,7 @@ struct Faulty {
 impl Respond for Faulty {
     fn respond(&self, _: &Request) -> ResponseTemplate {
         let n = self.count.fetch_add(1, Ordering::Relaxed);
-        if n % self.every == 0 {
+        if n.is_multiple_of(self.every) {
             openai_error(self.status, "fault").insert_header("retry-after", "0")
         } else {
             ok()
