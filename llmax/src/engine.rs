@@ -503,7 +503,7 @@ impl Engine {
             let duration = started.elapsed();
             match outcome {
                 Ok((accepted, status)) => {
-                    attempt_span.record("http.response.status_code", status);
+                    attempt_span.record("http.response.status_code", i64::from(status));
                     target.health.recovered();
                     accounting
                         .log
@@ -519,7 +519,7 @@ impl Engine {
                 Err(error) => {
                     let status = status_of(&error);
                     if let Some(status) = status {
-                        attempt_span.record("http.response.status_code", status);
+                        attempt_span.record("http.response.status_code", i64::from(status));
                     }
                     attempt_span.record("error.type", error_type(&error));
                     accounting.log.push(Attempt::new(
@@ -719,6 +719,12 @@ pub(crate) fn gen_ai_provider(provider: &'static str) -> &'static str {
     }
 }
 
+/// Integers go into spans signed: OpenTelemetry has no unsigned type, and
+/// `tracing-opentelemetry` exports a `u64` as a string.
+fn otel_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 /// The span of a call. Fields whose value comes later are declared empty
 /// (a `tracing` span cannot grow fields) and recorded when known. No prompt
 /// nor answer text goes in.
@@ -737,7 +743,7 @@ fn span(exchange: &Exchange<'_, '_>) -> tracing::Span {
         gen_ai.usage.input_tokens = tracing::field::Empty,
         gen_ai.usage.output_tokens = tracing::field::Empty,
         server.address = &*target.server_address,
-        server.port = target.server_port,
+        server.port = target.server_port.map(i64::from),
         error.type = tracing::field::Empty,
         llmax.deployment = tracing::field::Empty,
         llmax.attempts = tracing::field::Empty,
@@ -757,11 +763,11 @@ fn attempt_span(exchange: &Exchange<'_, '_>, target: &Target, attempt: u32) -> t
         gen_ai.provider.name = gen_ai_provider(resolved.provider.name),
         gen_ai.request.model = resolved.model.name,
         server.address = &*target.server_address,
-        server.port = target.server_port,
+        server.port = target.server_port.map(i64::from),
         http.response.status_code = tracing::field::Empty,
         error.type = tracing::field::Empty,
         llmax.deployment = &*target.label,
-        llmax.attempt = attempt,
+        llmax.attempt = i64::from(attempt),
     )
 }
 
@@ -823,10 +829,10 @@ impl Accounting {
         if !span.is_disabled() {
             span.record("gen_ai.provider.name", gen_ai_provider(self.provider));
             span.record("gen_ai.response.model", self.model);
-            span.record("gen_ai.usage.input_tokens", usage.input_tokens);
-            span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+            span.record("gen_ai.usage.input_tokens", otel_int(usage.input_tokens));
+            span.record("gen_ai.usage.output_tokens", otel_int(usage.output_tokens));
             span.record("llmax.deployment", &*self.deployment);
-            span.record("llmax.attempts", self.attempts);
+            span.record("llmax.attempts", i64::from(self.attempts));
             span.record("llmax.cost_usd", cost.as_f64());
         }
         UsageRecord {
