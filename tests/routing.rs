@@ -606,3 +606,137 @@ async fn a_thousand_concurrent_calls_through_three_faulty_deployments_are_each_a
         "four rounds over three deployments always find one"
     );
 }
+
+/// Anthropic SSE: the recorded `message_start` (12 input tokens, 1 output),
+/// then `events` more lines of the recorded stream, then an overloaded
+/// error event.
+fn anthropic_overloaded_after(events: usize) -> Vec<u8> {
+    let lines = fixture_lines("anthropic/anthropic-text.chunks.txt");
+    let mut body = sse_anthropic(&lines[..1 + events], Framing::Lf);
+    body.extend_from_slice(
+        b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    );
+    body
+}
+
+async fn anthropic_streaming(body: Vec<u8>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn openai_streaming() -> MockServer {
+    let lines = fixture_lines("openai/openai-text.chunks.txt");
+    serving(ResponseTemplate::new(200).set_body_raw(
+        llmax_tests::sse_openai(&lines, Framing::Lf),
+        "text/event-stream",
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_stream_that_fails_before_its_first_chunk_falls_back_and_its_tokens_are_priced() {
+    // Claude accepts, says it read the prompt, then is overloaded: no chunk
+    // reached the caller yet, so GPT-4o answers instead.
+    let anthropic = anthropic_streaming(anthropic_overloaded_after(0)).await;
+    let openai_server = openai_streaming().await;
+    let (client, recorder) = router(
+        vec![
+            claude(&anthropic.uri()),
+            openai(&openai_server.uri(), "openai"),
+        ],
+        |b| b.fallback_models([Model::Gpt4o]),
+    );
+    let stream = client.astream(&user(), CLAUDE).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(error.is_none(), "{error:?}");
+    assert!(
+        text_of(&chunks).starts_with("**Holiday"),
+        "{}",
+        text_of(&chunks)
+    );
+    let last = chunks.last().unwrap();
+    assert_eq!(last.model, Some("gpt-4o"));
+
+    let records = recorder.wait_for(1).await;
+    assert_eq!(records.len(), 1, "one record for the call");
+    let record = &records[0];
+    assert_eq!(record.model, "gpt-4o");
+    assert_eq!(
+        trail(record),
+        vec![
+            ("anthropic".into(), Some(200), Some("overloaded")),
+            ("openai".into(), Some(200), None),
+        ]
+    );
+    // Claude's part: 12 input tokens at $3/M and 1 output at $15/M.
+    assert_eq!(
+        record.attempt_log[0].cost,
+        "0.000051".parse::<Usd>().unwrap()
+    );
+    assert_eq!(Some(record.attempt_log[1].cost), last.cost);
+    assert_eq!(
+        record.cost,
+        record.attempt_log[0].cost + record.attempt_log[1].cost
+    );
+    assert_eq!(
+        record.input_tokens,
+        12 + last.usage.unwrap().input_tokens,
+        "tokens of both attempts"
+    );
+}
+
+#[tokio::test]
+async fn with_nothing_else_to_try_a_stream_keeps_its_own_error() {
+    let anthropic = anthropic_streaming(anthropic_overloaded_after(0)).await;
+    let (client, recorder) = router(vec![claude(&anthropic.uri())], |b| b);
+    let stream = client.astream(&user(), CLAUDE).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(chunks.is_empty());
+    assert!(
+        matches!(&error, Some(Error::Provider(p)) if p.kind == ProviderErrorKind::Overloaded),
+        "{error:?}"
+    );
+    let records = recorder.wait_for(1).await;
+    assert_eq!(records.len(), 1);
+    assert!(!records[0].succeeded);
+    assert_eq!(records[0].attempts, 1);
+    // Its usage is counted once.
+    assert_eq!(records[0].input_tokens, 12);
+    assert_eq!(records[0].cost, "0.000051".parse::<Usd>().unwrap());
+}
+
+#[tokio::test]
+async fn after_its_first_chunk_an_error_is_the_streams() {
+    // message_start, content_block_start, ping, then a text delta: a chunk
+    // reached the caller before the error.
+    let anthropic = anthropic_streaming(anthropic_overloaded_after(3)).await;
+    let openai_server = openai_streaming().await;
+    let (client, recorder) = router(
+        vec![
+            claude(&anthropic.uri()),
+            openai(&openai_server.uri(), "openai"),
+        ],
+        |b| b.fallback_models([Model::Gpt4o]),
+    );
+    let stream = client.astream(&user(), CLAUDE).await.unwrap();
+    let (chunks, error) = collect(stream).await;
+    assert!(!text_of(&chunks).is_empty());
+    assert!(
+        matches!(&error, Some(Error::Provider(p)) if p.kind == ProviderErrorKind::Overloaded),
+        "{error:?}"
+    );
+    assert_eq!(
+        hits(&openai_server).await,
+        0,
+        "no fallback after the first chunk"
+    );
+    let records = recorder.wait_for(1).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].model, "claude-4.5-sonnet");
+    assert_eq!(records[0].attempts, 1);
+}

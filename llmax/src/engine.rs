@@ -174,15 +174,6 @@ pub(crate) struct Decoded<'a, T> {
     pub target: &'a Target,
 }
 
-/// A streamed reply accepted by a provider, not read yet.
-struct Opened<'a> {
-    body: crate::transport::ByteStream,
-    provider: &'static str,
-    idle: Duration,
-    accounting: Accounting,
-    target: &'a Target,
-}
-
 /// How an accepted reply is taken: read in full (`Vec<u8>`) or handed on
 /// as a stream (`Reply`).
 trait Take: Sized {
@@ -275,6 +266,8 @@ impl Engine {
             started: Instant::now(),
             attempts: 0,
             log: Vec::with_capacity(1),
+            spent: Usage::default(),
+            spent_cost: Usd::ZERO,
             time_to_first_token: None,
             span,
             in_flight: InFlight::NONE,
@@ -291,18 +284,20 @@ impl Engine {
         decode: impl FnOnce(&'a Target, &[u8]) -> Result<(T, Usage)>,
     ) -> Result<Decoded<'a, T>> {
         let span = span(&exchange);
-        let accounting = self.accounting(&exchange, span.clone());
+        let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
             self.gate().await?;
-            let accepted = self
-                .attempts::<Vec<u8>>(http, &exchange, accounting, first)
-                .await?;
+            let mut retry = Retry::new(self, http, &exchange, first);
+            let accepted = match retry.next::<Vec<u8>>(&mut accounting).await {
+                Ok(accepted) => accepted,
+                Err(error) => return Err(accounting.fail(error, retry.reached).await),
+            };
             let Accepted {
                 value: body,
                 latency,
                 target,
-                accounting,
+                ..
             } = accepted;
             match decode(target, &body) {
                 Ok((value, usage)) => {
@@ -327,215 +322,138 @@ impl Engine {
         .await
     }
 
-    /// Gates, sends with retries until a provider accepts the request, and
-    /// returns its stream, decoded by the answering deployment's decoder
-    /// (from `decoder`) and accounted once when it ends or is dropped.
+    /// Gates, sends with retries until a provider accepts the request and
+    /// its stream gives a first chunk, and returns the stream, decoded by
+    /// the answering deployment's decoder (from `decoder`) and accounted
+    /// once when it ends or is dropped.
+    ///
+    /// A stream that fails before its first chunk (an `overloaded` event,
+    /// a connection cut) is one more failed attempt: the next deployment or
+    /// fallback model is tried, and the tokens it used are priced into the
+    /// call. After the first chunk, an error is the stream's. When nothing
+    /// is left to try, the failed stream is handed over as it was, its
+    /// error its next item.
     pub async fn stream(
         &self,
         http: &Http,
         exchange: Exchange<'_, '_>,
-        decoder: impl FnOnce(&Target) -> Box<dyn StreamDecoder>,
+        decoder: impl Fn(&Target) -> Box<dyn StreamDecoder>,
     ) -> Result<ChatStream> {
-        let opened = self.open(http, exchange).await?;
-        let decoder = decoder(opened.target);
-        Ok(ChatStream::new(Live::new(
-            opened.body,
-            decoder,
-            opened.provider,
-            opened.idle,
-            opened.accounting,
-        )))
+        let span = span(&exchange);
+        let mut accounting = self.accounting(&exchange, span.clone());
+        async move {
+            let first = first_body(&exchange)?;
+            self.gate().await?;
+            let idle = self.idle(&exchange);
+            let mut retry = Retry::new(self, http, &exchange, first);
+            // The last stream that failed before its first chunk, its error,
+            // the attempt count then and what had been spent before it:
+            // handed over as it was if nothing else is tried.
+            let mut failed: Option<(Live, Error, u32, (Usage, Usd))> = None;
+            loop {
+                let accepted = match retry.next::<Reply>(&mut accounting).await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        return match failed {
+                            Some((mut live, error, attempts, before))
+                                if attempts == accounting.attempts =>
+                            {
+                                // The stream reports its own usage again.
+                                (accounting.spent, accounting.spent_cost) = before;
+                                live.rearm(error, accounting);
+                                Ok(ChatStream::new(live))
+                            }
+                            _ => Err(accounting.fail(error, retry.reached).await),
+                        };
+                    }
+                };
+                let target = accepted.target;
+                let mut live = Live::new(
+                    accepted.value.into_stream(),
+                    decoder(target),
+                    target.resolved.provider.name,
+                    idle,
+                    accounting,
+                );
+                live.hold();
+                let error = match futures_util::StreamExt::next(&mut live).await {
+                    Some(Ok(chunk)) => {
+                        live.release(chunk);
+                        return Ok(ChatStream::new(live));
+                    }
+                    // Over without a chunk, and already accounted.
+                    None => return Ok(ChatStream::new(live)),
+                    Some(Err(error)) => error,
+                };
+                let Some(mut reclaimed) = live.reclaim() else {
+                    live.rearm_error(error);
+                    return Ok(ChatStream::new(live));
+                };
+                accepted.span.record("error.type", error_type(&error));
+                if let Some(last) = reclaimed.log.last_mut() {
+                    last.error = Some(error_type(&error));
+                }
+                self.judge(target, &error);
+                let elsewhere =
+                    moves_on(&error) || matches!(error, Error::StreamInterrupted { .. });
+                if !elsewhere {
+                    // The caller's to see, as the stream's first item.
+                    live.rearm(error, reclaimed);
+                    return Ok(ChatStream::new(live));
+                }
+                tracing::warn!(
+                    model = target.resolved.model.name,
+                    deployment = &*target.label,
+                    %error,
+                    "llmax: the stream failed before its first chunk; trying the next deployment"
+                );
+                let before = (reclaimed.spent, reclaimed.spent_cost);
+                reclaimed.spend(live.usage());
+                accounting = reclaimed;
+                retry.failed(twin(&error));
+                failed = Some((live, error, accounting.attempts, before));
+            }
+        }
+        .instrument(span)
+        .await
     }
 
-    /// Like [`stream`](Self::stream), for a body of raw bytes (audio)
-    /// whose `usage` is known before it is sent: the body is handed on as
-    /// it comes, accounted once when it ends or is dropped.
+    fn idle(&self, exchange: &Exchange<'_, '_>) -> Duration {
+        exchange
+            .options
+            .stream_idle_timeout
+            .unwrap_or(self.stream_idle_timeout)
+    }
+
+    /// Gates, sends with retries until a provider accepts the request, and
+    /// hands on its body of raw bytes (audio) whose `usage` is known before
+    /// it is sent: accounted once when it ends or is dropped.
     pub async fn bytes(
         &self,
         http: &Http,
         exchange: Exchange<'_, '_>,
         usage: Usage,
     ) -> Result<AudioBytes> {
-        let opened = self.open(http, exchange).await?;
-        Ok(AudioBytes::new(
-            opened.body,
-            opened.provider,
-            usage,
-            opened.idle,
-            opened.accounting,
-        ))
-    }
-
-    /// Gates and sends with retries until a provider accepts the request;
-    /// the body is not read: the caller's stream owns it, and the
-    /// accounting with it (and the call's span, which ends with it).
-    async fn open<'a>(&self, http: &Http, exchange: Exchange<'a, '_>) -> Result<Opened<'a>> {
         let span = span(&exchange);
-        let accounting = self.accounting(&exchange, span.clone());
+        let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
             self.gate().await?;
-            let accepted = self
-                .attempts::<Reply>(http, &exchange, accounting, first)
-                .await?;
-            Ok(Opened {
-                body: accepted.value.into_stream(),
-                provider: accepted.target.resolved.provider.name,
-                idle: exchange
-                    .options
-                    .stream_idle_timeout
-                    .unwrap_or(self.stream_idle_timeout),
-                accounting: accepted.accounting,
-                target: accepted.target,
-            })
+            let mut retry = Retry::new(self, http, &exchange, first);
+            let accepted = match retry.next::<Reply>(&mut accounting).await {
+                Ok(accepted) => accepted,
+                Err(error) => return Err(accounting.fail(error, retry.reached).await),
+            };
+            Ok(AudioBytes::new(
+                accepted.value.into_stream(),
+                accepted.target.resolved.provider.name,
+                usage,
+                self.idle(&exchange),
+                accounting,
+            ))
         }
         .instrument(span)
         .await
-    }
-
-    /// The retry loop, the only one. Walks the route a round at a time
-    /// (every healthy deployment of the model, then of each fallback
-    /// model), moving on at once after a failure another deployment may
-    /// not have (429, 5xx, no connection, a refused key), and waits
-    /// between rounds as the backoff policy or the provider says. Returns
-    /// the accepted reply (read in full unless `stream`), the latency of
-    /// the attempt that gave it, the deployment that answered, and the
-    /// accounting to finish; a failed call that reached a provider is
-    /// accounted here.
-    async fn attempts<'a, T: Take>(
-        &self,
-        http: &Http,
-        exchange: &Exchange<'a, '_>,
-        mut accounting: Accounting,
-        first: (&'a Target, RequestBody),
-    ) -> Result<Accepted<'a, T>> {
-        let options = exchange.options;
-        let operation = exchange.operation;
-        let timeout = options.timeout.unwrap_or(self.timeout);
-        let mut planner = Planner::new(&exchange.route);
-        let mut backoff: Option<backon::ExponentialBackoff> = None;
-        let mut reached = false;
-        // The last body built, and for which deployment: a retry on the
-        // same one, or on one that builds the same body, does not rebuild it.
-        let mut built = first;
-        let mut last_error: Option<Error> = None;
-        loop {
-            let pick = match planner.next() {
-                Ok(Some(pick)) => pick,
-                Ok(None) => {
-                    // The round is over and every attempt failed.
-                    let Some(error) = last_error.take() else {
-                        return Err(Error::InvalidRequest {
-                            model: exchange.route.primary.model().name,
-                            message: format!("no deployment serves {}", operation.name()),
-                        });
-                    };
-                    let delay = if error.is_retryable() {
-                        backoff.get_or_insert_with(|| policy(options)).next()
-                    } else {
-                        None
-                    };
-                    let Some(delay) = delay else {
-                        return Err(accounting.fail(error, reached).await);
-                    };
-                    let delay = error.retry_after().unwrap_or(delay);
-                    tracing::warn!(
-                        model = exchange.route.primary.model().name,
-                        attempt = accounting.attempts,
-                        ?delay,
-                        %error,
-                        "llmax: retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    planner.next_round();
-                    last_error = Some(error);
-                    continue;
-                }
-                Err(unavailable) => {
-                    let error = last_error.take().unwrap_or(unavailable);
-                    return Err(accounting.fail(error, reached).await);
-                }
-            };
-            let target: &'a Target = pick.target;
-            let body = if same_body(built.0, target) {
-                Ok(built.1.clone())
-            } else {
-                target
-                    .check(operation)
-                    .and_then(|()| (exchange.body)(target))
-            };
-            let body = match body {
-                Ok(body) => body,
-                // A deployment that cannot take this request (another
-                // protocol's limits): the next one.
-                Err(error) => {
-                    tracing::warn!(
-                        model = target.resolved.model.name,
-                        deployment = &*target.label,
-                        %error,
-                        "llmax: skipping a fallback that cannot take this request"
-                    );
-                    last_error.get_or_insert(error);
-                    continue;
-                }
-            };
-            built = (target, body.clone());
-            let Some(url) = target.urls[operation.index()].as_ref() else {
-                continue;
-            };
-            let request = Request {
-                url,
-                headers: &target.headers,
-                body,
-            };
-            accounting.attempts += 1;
-            let attempt_span = attempt_span(exchange, target, accounting.attempts);
-            let started = Instant::now();
-            let outcome = attempt::<T>(
-                target.transport(http),
-                target,
-                &request,
-                timeout,
-                &mut reached,
-            )
-            .instrument(attempt_span.clone())
-            .await;
-            let duration = started.elapsed();
-            match outcome {
-                Ok((accepted, status)) => {
-                    attempt_span.record("http.response.status_code", i64::from(status));
-                    target.health.recovered();
-                    accounting
-                        .log
-                        .push(Attempt::new(target, Some(status), None, duration));
-                    accounting.answered(target, pick.in_flight);
-                    return Ok(Accepted {
-                        value: accepted,
-                        latency: duration,
-                        target,
-                        accounting,
-                    });
-                }
-                Err(error) => {
-                    let status = status_of(&error);
-                    if let Some(status) = status {
-                        attempt_span.record("http.response.status_code", i64::from(status));
-                    }
-                    attempt_span.record("error.type", error_type(&error));
-                    accounting.log.push(Attempt::new(
-                        target,
-                        status,
-                        Some(error_type(&error)),
-                        duration,
-                    ));
-                    self.judge(target, &error);
-                    if !moves_on(&error) {
-                        return Err(accounting.fail(error, reached).await);
-                    }
-                    last_error = Some(error);
-                }
-            }
-        }
     }
 
     /// What a failed attempt says about its deployment: rested, or out of
@@ -604,7 +522,208 @@ struct Accepted<'a, T> {
     value: T,
     latency: Duration,
     target: &'a Target,
-    accounting: Accounting,
+    /// The attempt's span, for an error found after it (a stream's).
+    span: tracing::Span,
+}
+
+/// The retry loop of one call, the only one. Walks the route a round at a
+/// time (every healthy deployment of the model, then of each fallback
+/// model), moving on at once after a failure another deployment may not
+/// have (429, 5xx, no connection, a refused key), and waits between rounds
+/// as the backoff policy or the provider says. Kept across attempts, so
+/// that a stream that fails before its first chunk goes back into it.
+struct Retry<'e, 'a, 'b> {
+    engine: &'e Engine,
+    http: &'e Http,
+    exchange: &'e Exchange<'a, 'b>,
+    planner: Planner<'e, 'a>,
+    backoff: Option<backon::ExponentialBackoff>,
+    /// Whether any attempt may have reached a provider (then a failed call
+    /// is accounted).
+    reached: bool,
+    /// The last body built, and for which deployment: a retry on the same
+    /// one, or on one that builds the same body, does not rebuild it.
+    built: (&'a Target, RequestBody),
+    last_error: Option<Error>,
+    timeout: Duration,
+}
+
+impl<'e, 'a, 'b> Retry<'e, 'a, 'b> {
+    fn new(
+        engine: &'e Engine,
+        http: &'e Http,
+        exchange: &'e Exchange<'a, 'b>,
+        first: (&'a Target, RequestBody),
+    ) -> Retry<'e, 'a, 'b> {
+        Retry {
+            engine,
+            http,
+            exchange,
+            planner: Planner::new(&exchange.route),
+            backoff: None,
+            reached: false,
+            built: first,
+            last_error: None,
+            timeout: exchange.options.timeout.unwrap_or(engine.timeout),
+        }
+    }
+
+    /// An accepted reply came to nothing (a stream failed before its first
+    /// chunk): the loop goes on as after a failed attempt.
+    fn failed(&mut self, error: Error) {
+        self.last_error = Some(error);
+    }
+
+    /// Attempts until a provider accepts the request: the reply (read in
+    /// full unless `T` is a stream), its latency and the deployment that
+    /// gave it, recorded in `accounting`; or the error to end the call with
+    /// (not accounted yet: the caller does it, knowing `reached`).
+    async fn next<T: Take>(&mut self, accounting: &mut Accounting) -> Result<Accepted<'a, T>> {
+        let exchange = self.exchange;
+        let operation = exchange.operation;
+        loop {
+            let pick = match self.planner.next() {
+                Ok(Some(pick)) => pick,
+                Ok(None) => {
+                    // The round is over and every attempt failed.
+                    let Some(error) = self.last_error.take() else {
+                        return Err(Error::InvalidRequest {
+                            model: exchange.route.primary.model().name,
+                            message: format!("no deployment serves {}", operation.name()),
+                        });
+                    };
+                    let delay = if error.is_retryable() {
+                        self.backoff
+                            .get_or_insert_with(|| policy(exchange.options))
+                            .next()
+                    } else {
+                        None
+                    };
+                    let Some(delay) = delay else {
+                        return Err(error);
+                    };
+                    let delay = error.retry_after().unwrap_or(delay);
+                    tracing::warn!(
+                        model = exchange.route.primary.model().name,
+                        attempt = accounting.attempts,
+                        ?delay,
+                        %error,
+                        "llmax: retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    self.planner.next_round();
+                    self.last_error = Some(error);
+                    continue;
+                }
+                Err(unavailable) => return Err(self.last_error.take().unwrap_or(unavailable)),
+            };
+            let target: &'a Target = pick.target;
+            let body = if same_body(self.built.0, target) {
+                Ok(self.built.1.clone())
+            } else {
+                target
+                    .check(operation)
+                    .and_then(|()| (exchange.body)(target))
+            };
+            let body = match body {
+                Ok(body) => body,
+                // A deployment that cannot take this request (another
+                // protocol's limits): the next one.
+                Err(error) => {
+                    tracing::warn!(
+                        model = target.resolved.model.name,
+                        deployment = &*target.label,
+                        %error,
+                        "llmax: skipping a fallback that cannot take this request"
+                    );
+                    self.last_error.get_or_insert(error);
+                    continue;
+                }
+            };
+            self.built = (target, body.clone());
+            let Some(url) = target.urls[operation.index()].as_ref() else {
+                continue;
+            };
+            let request = Request {
+                url,
+                headers: &target.headers,
+                body,
+            };
+            accounting.attempts += 1;
+            let attempt_span = attempt_span(exchange, target, accounting.attempts);
+            let started = Instant::now();
+            let outcome = attempt::<T>(
+                target.transport(self.http),
+                target,
+                &request,
+                self.timeout,
+                &mut self.reached,
+            )
+            .instrument(attempt_span.clone())
+            .await;
+            let duration = started.elapsed();
+            match outcome {
+                Ok((accepted, status)) => {
+                    attempt_span.record("http.response.status_code", i64::from(status));
+                    target.health.recovered();
+                    accounting
+                        .log
+                        .push(Attempt::new(target, Some(status), None, duration));
+                    accounting.answered(target, pick.in_flight);
+                    return Ok(Accepted {
+                        value: accepted,
+                        latency: duration,
+                        target,
+                        span: attempt_span,
+                    });
+                }
+                Err(error) => {
+                    let status = status_of(&error);
+                    if let Some(status) = status {
+                        attempt_span.record("http.response.status_code", i64::from(status));
+                    }
+                    attempt_span.record("error.type", error_type(&error));
+                    accounting.log.push(Attempt::new(
+                        target,
+                        status,
+                        Some(error_type(&error)),
+                        duration,
+                    ));
+                    self.engine.judge(target, &error);
+                    if !moves_on(&error) {
+                        return Err(error);
+                    }
+                    self.last_error = Some(error);
+                }
+            }
+        }
+    }
+}
+
+/// A stand-in for an error kept elsewhere (a failed stream keeps its own),
+/// for the retry loop to decide on and report if nothing else is tried.
+fn twin(error: &Error) -> Error {
+    match error {
+        Error::Provider(provider) => Error::Provider(provider.clone()),
+        Error::Timeout { phase, after } => Error::Timeout {
+            phase: *phase,
+            after: *after,
+        },
+        Error::StreamInterrupted {
+            provider,
+            reason,
+            usage,
+        } => Error::StreamInterrupted {
+            provider,
+            reason: reason.clone(),
+            usage: *usage,
+        },
+        other => Error::StreamInterrupted {
+            provider: "",
+            reason: other.to_string(),
+            usage: None,
+        },
+    }
 }
 
 /// One attempt: send, check the status, read the body (or check that a
@@ -784,6 +903,10 @@ pub(crate) struct Accounting {
     pub started: Instant,
     pub attempts: u32,
     pub log: Vec<Attempt>,
+    /// What failed attempts consumed (a stream cut before its first
+    /// chunk), priced at their deployment's prices.
+    pub spent: Usage,
+    pub spent_cost: Usd,
     pub time_to_first_token: Option<Duration>,
     /// The call's span: the usage is recorded on it, and it ends with the
     /// accounting (for a stream, when the stream ends).
@@ -807,6 +930,21 @@ impl Accounting {
         self.in_flight = in_flight;
     }
 
+    /// The answering attempt failed after all, having used `usage`: priced
+    /// into the call, and the call is no longer in flight there.
+    pub fn spend(&mut self, usage: Option<Usage>) {
+        if let Some(usage) = usage {
+            let cost = usage.cost(&self.price);
+            if let Some(last) = self.log.last_mut() {
+                last.cost = cost;
+            }
+            self.spent = self.spent + usage;
+            self.spent_cost += cost;
+        }
+        self.in_flight = InFlight::NONE;
+        self.time_to_first_token = None;
+    }
+
     /// Puts the error's type on the call's span.
     pub fn record_error(&self, error: &Error) {
         self.span.record("error.type", error_type(error));
@@ -824,7 +962,14 @@ impl Accounting {
     }
 
     fn record(&mut self, usage: Usage, succeeded: bool) -> UsageRecord {
-        let cost = usage.cost(&self.price);
+        let answered = usage.cost(&self.price);
+        if let Some(last) = self.log.last_mut()
+            && last.error.is_none()
+        {
+            last.cost = answered;
+        }
+        let cost = answered + self.spent_cost;
+        let usage = usage + self.spent;
         let span = &self.span;
         if !span.is_disabled() {
             span.record("gen_ai.provider.name", gen_ai_provider(self.provider));

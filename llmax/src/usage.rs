@@ -20,7 +20,8 @@ use crate::response::Usage;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UsageRecord {
-    /// What it cost, from the catalog's prices.
+    /// What it cost, from the catalog's prices: the answer, and what failed
+    /// attempts consumed (see [`Attempt::cost`]).
     pub cost: Usd,
     /// The catalog model that answered (a fallback model's, if the call
     /// fell back; the model asked for if none answered).
@@ -33,7 +34,8 @@ pub struct UsageRecord {
     /// The operation (`"ainvoke"`, `"astream"`... or the name set with
     /// [`CallOptions::operation`](crate::CallOptions::operation)).
     pub operation: String,
-    /// Input tokens, cached ones included.
+    /// Input tokens, cached ones included (of every attempt that used
+    /// some, as `cost`).
     pub input_tokens: u64,
     /// Output tokens, reasoning included.
     pub output_tokens: u64,
@@ -82,6 +84,11 @@ pub struct Attempt {
     pub error: Option<&'static str>,
     /// From sending it to its answer (its whole body, unless streamed).
     pub duration: Duration,
+    /// What it used, priced: the answer's cost for the attempt that
+    /// answered, and for a failed one what it consumed (a stream cut
+    /// before its first chunk may have used input tokens); included in
+    /// the record's `cost`.
+    pub cost: Usd,
 }
 
 impl Attempt {
@@ -98,6 +105,7 @@ impl Attempt {
             status,
             error,
             duration,
+            cost: Usd::ZERO,
         }
     }
 }
