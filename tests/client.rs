@@ -262,6 +262,13 @@ endpoint = "${{LLMAX_TEST_ENDPOINT}}"
 api_key = "${{LLMAX_TEST_KEY}}"
 
 [[deployments]]
+model = "gpt-4o"
+provider = "openai"
+api_key = "${{LLMAX_TEST_KEY}}"
+label = "openai-backup"
+weight = 2
+
+[[deployments]]
 model = "scaleway/llama-3.3-70b-instruct"
 provider = "scaleway"
 project_id = "my-project"
@@ -276,6 +283,14 @@ api_key = "${{LLMAX_TEST_KEY}}"
     }
     let client = MultiAIClient::from_config(&file.0).unwrap();
     assert_eq!(client.deployment(Model::Gpt4o), Some("azure"));
+    // Two deployments of one model: labelled by the file, or by provider and host.
+    assert_eq!(
+        client.deployments(Model::Gpt4o),
+        vec![
+            ("azure@example.openai.azure.com".to_owned(), true),
+            ("openai-backup".to_owned(), true)
+        ]
+    );
     assert_eq!(
         client.deployment(Model::ScalewayLlama3_3_70bInstruct),
         Some("scaleway")
