@@ -652,15 +652,21 @@ impl<'e, 'a, 'b> Retry<'e, 'a, 'b> {
             accounting.attempts += 1;
             let attempt_span = attempt_span(exchange, target, accounting.attempts);
             let started = Instant::now();
-            let outcome = attempt::<T>(
+            let sending = attempt::<T>(
                 target.transport(self.http),
                 target,
                 &request,
                 self.timeout,
                 &mut self.reached,
-            )
-            .instrument(attempt_span.clone())
-            .await;
+            );
+            // Without a subscriber the span is disabled: not wrapping the
+            // attempt spares moving its future (the HTTP client's is large)
+            // on the happy path.
+            let outcome = if attempt_span.is_disabled() {
+                sending.await
+            } else {
+                sending.instrument(attempt_span.clone()).await
+            };
             let duration = started.elapsed();
             match outcome {
                 Ok((accepted, status)) => {

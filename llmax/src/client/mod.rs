@@ -186,8 +186,8 @@ impl MultiAIClient {
     ) -> Result<Route<'_>> {
         let primary = self.pool(model)?;
         // One deployment that serves the operation is enough; the others
-        // are checked when picked.
-        self.target(model, operation)?;
+        // are checked when picked (the engine builds the body for the
+        // first, and refuses the call if none serves it).
         let fallbacks = fallbacks.unwrap_or(&self.inner.fallbacks);
         let mut pools = Vec::new();
         for fallback in fallbacks {
