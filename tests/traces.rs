@@ -342,6 +342,29 @@ async fn calls_and_attempts_are_spans_with_the_gen_ai_field_names() {
     assert_eq!(field_of(said[0], "deployment"), Some("bad-key"));
     assert!(field_of(said[0], "message").unwrap().contains("refused"));
     assert!(!format!("{events:?}").contains("sk-test"));
+
+    // Prompt and answer only when the client says so.
+    let client = MultiAIClient::builder()
+        .deployment(openai(&fine.uri(), "ok"))
+        .trace_content(true)
+        .build()
+        .unwrap();
+    let response = client
+        .ainvoke(&[Message::user(prompt)], Model::Gpt4o)
+        .system("Be brief.")
+        .await
+        .unwrap();
+    let (spans, _) = capture.take();
+    let call = spans.iter().rfind(|s| s.name == "llmax.call").unwrap();
+    let input: serde_json::Value =
+        serde_json::from_str(field(call, "gen_ai.input.messages").unwrap()).unwrap();
+    assert_eq!(input[0]["role"], "system");
+    assert_eq!(input[0]["content"], "Be brief.");
+    assert_eq!(input[1]["role"], "user");
+    assert_eq!(input[1]["content"], prompt);
+    let output: serde_json::Value =
+        serde_json::from_str(field(call, "gen_ai.output.messages").unwrap()).unwrap();
+    assert_eq!(output[0]["message"]["content"].as_str(), response.content());
 }
 
 fn field_of<'a>(event: &'a EventData, name: &str) -> Option<&'a str> {

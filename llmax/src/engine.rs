@@ -132,6 +132,8 @@ pub(crate) struct Engine {
     pub gate: Option<Arc<GateFn>>,
     /// How long a deployment that failed without a `Retry-After` rests.
     pub cooldown: Duration,
+    /// Whether chat spans carry the prompt and the answer.
+    pub trace_content: bool,
     pub timeout: Duration,
     pub stream_idle_timeout: Duration,
     pub http: Http,
@@ -161,6 +163,9 @@ pub(crate) struct Exchange<'a, 'b> {
     pub options: &'b CallOptions,
     /// The name of the call in usage records, unless the options set one.
     pub name: &'static str,
+    /// The prompt as OpenTelemetry's `gen_ai.input.messages` JSON, for
+    /// the call's span when the client traces content (chat calls).
+    pub prompt: Option<&'b (dyn Fn() -> String + Sync)>,
 }
 
 /// A decoded reply, with what it used and cost.
@@ -172,6 +177,8 @@ pub(crate) struct Decoded<'a, T> {
     pub latency: Duration,
     /// The deployment that answered.
     pub target: &'a Target,
+    /// The call's span (to record the answer on, when tracing content).
+    pub span: tracing::Span,
 }
 
 /// How an accepted reply is taken: read in full (`Vec<u8>`) or handed on
@@ -284,7 +291,9 @@ impl Engine {
         decode: impl FnOnce(&'a Target, &[u8]) -> Result<(T, Usage)>,
     ) -> Result<Decoded<'a, T>> {
         let span = span(&exchange);
+        self.record_prompt(&exchange, &span);
         let mut accounting = self.accounting(&exchange, span.clone());
+        let call_span = span.clone();
         async move {
             let first = first_body(&exchange)?;
             self.gate().await?;
@@ -309,6 +318,7 @@ impl Engine {
                         cost,
                         latency,
                         target,
+                        span: call_span,
                     })
                 }
                 Err(error) => {
@@ -340,6 +350,7 @@ impl Engine {
         decoder: impl Fn(&Target) -> Box<dyn StreamDecoder>,
     ) -> Result<ChatStream> {
         let span = span(&exchange);
+        self.record_prompt(&exchange, &span);
         let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
@@ -418,6 +429,16 @@ impl Engine {
         .await
     }
 
+    /// The prompt on the call's span, if the client traces content.
+    fn record_prompt(&self, exchange: &Exchange<'_, '_>, span: &tracing::Span) {
+        if let Some(prompt) = exchange.prompt
+            && self.trace_content
+            && !span.is_disabled()
+        {
+            span.record("gen_ai.input.messages", prompt());
+        }
+    }
+
     fn idle(&self, exchange: &Exchange<'_, '_>) -> Duration {
         exchange
             .options
@@ -435,6 +456,7 @@ impl Engine {
         usage: Usage,
     ) -> Result<AudioBytes> {
         let span = span(&exchange);
+        self.record_prompt(&exchange, &span);
         let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
@@ -865,6 +887,8 @@ fn span(exchange: &Exchange<'_, '_>) -> tracing::Span {
         gen_ai.provider.name = gen_ai_provider(resolved.provider.name),
         gen_ai.request.model = resolved.model.name,
         gen_ai.response.model = tracing::field::Empty,
+        gen_ai.input.messages = tracing::field::Empty,
+        gen_ai.output.messages = tracing::field::Empty,
         gen_ai.usage.input_tokens = tracing::field::Empty,
         gen_ai.usage.output_tokens = tracing::field::Empty,
         server.address = &*target.server_address,

@@ -27,6 +27,7 @@ pub struct ClientBuilder {
     hooks: Option<Arc<dyn UsageHooks>>,
     budget: Option<Usd>,
     gate: Option<Arc<GateFn>>,
+    trace_content: bool,
     strategy: Strategy,
     cooldown: Duration,
     fallbacks: Vec<&'static ModelInfo>,
@@ -44,6 +45,7 @@ impl Default for ClientBuilder {
             hooks: None,
             budget: None,
             gate: None,
+            trace_content: false,
             strategy: Strategy::default(),
             cooldown: DEFAULT_COOLDOWN,
             fallbacks: Vec::new(),
@@ -61,6 +63,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("deployments", &self.deployments)
             .field("budget", &self.budget)
             .field("gate", &self.gate.is_some())
+            .field("trace_content", &self.trace_content)
             .field("strategy", &self.strategy)
             .field("cooldown", &self.cooldown)
             .field(
@@ -158,6 +161,15 @@ impl ClientBuilder {
         Fut: Future<Output = bool> + Send + 'static,
     {
         self.gate = Some(Arc::new(move || Box::pin(gate())));
+        self
+    }
+
+    /// Puts the prompt and the answer of chat calls on their spans
+    /// (`gen_ai.input.messages`, `gen_ai.output.messages`, as JSON; a
+    /// stream's answer is not). Off by default: prompts and answers often
+    /// hold what must not reach a tracing backend.
+    pub fn trace_content(mut self, on: bool) -> Self {
+        self.trace_content = on;
         self
     }
 
@@ -301,6 +313,7 @@ impl ClientBuilder {
                     hooks,
                     budget: self.budget,
                     gate: self.gate,
+                    trace_content: self.trace_content,
                     cooldown: self.cooldown,
                     timeout: self.timeout,
                     stream_idle_timeout: self.stream_idle_timeout,

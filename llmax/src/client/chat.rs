@@ -109,12 +109,14 @@ impl MultiAIClient {
     ) -> Result<ChatResponse> {
         let route = self.route(model, Operation::Chat, options.fallback.as_deref())?;
         let body = |target: &Target| chat_body(target, messages, options, false);
+        let prompt = || prompt_json(messages, options);
         let exchange = Exchange {
             route,
             operation: Operation::Chat,
             body: &body,
             options,
             name,
+            prompt: Some(&prompt),
         };
         let decoded = self
             .inner
@@ -129,6 +131,10 @@ impl MultiAIClient {
             .await?;
         let parsed = decoded.value;
         let answered = decoded.target;
+        if self.inner.engine.trace_content && !decoded.span.is_disabled() {
+            let answer = serde_json::to_string(&parsed.choices).unwrap_or_default();
+            decoded.span.record("gen_ai.output.messages", answer);
+        }
         Ok(ChatResponse {
             id: parsed.id,
             model: parsed.model,
@@ -152,12 +158,14 @@ impl MultiAIClient {
     ) -> Result<ChatStream> {
         let route = self.route(model, Operation::Chat, options.fallback.as_deref())?;
         let body = |target: &Target| chat_body(target, messages, options, true);
+        let prompt = || prompt_json(messages, options);
         let exchange = Exchange {
             route,
             operation: Operation::Chat,
             body: &body,
             options,
             name,
+            prompt: Some(&prompt),
         };
         let engine = &self.inner.engine;
         engine
@@ -262,6 +270,20 @@ impl MultiAIClient {
             }
         }
     }
+}
+
+/// The prompt for a span that traces content: the system prompt, then the
+/// messages, as llmax serializes them.
+fn prompt_json(messages: &[Message], options: &CallOptions) -> String {
+    let system = options
+        .system
+        .as_deref()
+        .map(|system| serde_json::json!({"role": "system", "content": system}));
+    let messages = messages
+        .iter()
+        .map(|message| serde_json::to_value(message).unwrap_or_default());
+    let all: Vec<serde_json::Value> = system.into_iter().chain(messages).collect();
+    serde_json::to_string(&all).unwrap_or_default()
 }
 
 /// A chat request body in the protocol of `target`.

@@ -154,6 +154,7 @@ impl MultiAIClient {
                     body: &body,
                     options: call,
                     name,
+                    prompt: None,
                 };
                 engine
                     .whole(http, exchange, |target, body| {

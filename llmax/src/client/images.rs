@@ -111,6 +111,7 @@ impl MultiAIClient {
             body: &body,
             options: &call,
             name,
+            prompt: None,
         };
         let decoded = self
             .inner

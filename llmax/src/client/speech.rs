@@ -160,6 +160,7 @@ impl MultiAIClient {
             body: &body,
             options: &call_options,
             name,
+            prompt: None,
         };
         let decoded = self
             .inner
@@ -200,6 +201,7 @@ impl MultiAIClient {
             body: &body,
             options: &call_options,
             name: "astream_speech",
+            prompt: None,
         };
         let engine = &self.inner.engine;
         let bytes = engine.bytes(&engine.http, exchange, usage).await?;

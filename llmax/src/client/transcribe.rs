@@ -129,6 +129,7 @@ impl MultiAIClient {
             body: &body,
             options: &call_options,
             name,
+            prompt: None,
         };
         let decoded = self
             .inner
