@@ -104,11 +104,17 @@ impl Health {
             .fetch_max(now_ms().saturating_add(rest), Relaxed);
     }
 
-    /// It answered: its rest, if any, is over. Written only when set, so
-    /// that the happy path does not write a shared cache line.
+    /// It answered: a rest that is over is cleared, so that picking it
+    /// reads no clock again. A rest still running stands (a call sent
+    /// before a 429 may still succeed), and nothing is written on the happy
+    /// path, so that no shared cache line bounces between calls.
     pub fn recovered(&self) {
-        if self.resting_until.load(Relaxed) != 0 {
-            self.resting_until.store(0, Relaxed);
+        let until = self.resting_until.load(Relaxed);
+        if until != 0 && until <= now_ms() {
+            // Lost to a new rest set meanwhile: that one stands.
+            let _ = self
+                .resting_until
+                .compare_exchange(until, 0, Relaxed, Relaxed);
         }
     }
 
@@ -377,4 +383,82 @@ fn pick(pool: &Pool, index: usize) -> Pick<'_> {
         InFlight::NONE
     };
     Pick { target, in_flight }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider_error(status: u16, kind: ProviderErrorKind, retry_after: Option<u64>) -> Error {
+        let headers = reqwest::header::HeaderMap::new();
+        let mut error = crate::protocol::errors::parse("openai", status, &headers, b"");
+        error.kind = kind;
+        error.retry_after = retry_after.map(Duration::from_secs);
+        Error::from(error)
+    }
+
+    #[test]
+    fn a_rest_still_running_survives_a_success_and_an_ended_one_is_cleared() {
+        let health = Health::default();
+        assert!(health.is_available());
+        health.rest(Duration::from_secs(60));
+        assert!(!health.is_available());
+        // A call sent before the 429 comes back fine: the rest stands.
+        health.recovered();
+        assert!(!health.is_available());
+        // A shorter rest does not cut a longer one.
+        health.rest(Duration::ZERO);
+        assert!(!health.is_available());
+
+        let health = Health::default();
+        health.rest(Duration::ZERO);
+        assert!(health.is_available());
+        health.recovered();
+        assert_eq!(
+            health.resting_until.load(Relaxed),
+            0,
+            "no clock read next time"
+        );
+    }
+
+    #[test]
+    fn a_refused_key_is_out_for_good_and_said_once() {
+        let health = Health::default();
+        assert!(health.refuse());
+        assert!(!health.refuse());
+        health.recovered();
+        assert!(!health.is_available());
+        assert_eq!(health.rest_end(), None);
+    }
+
+    #[test]
+    fn what_each_failure_says_about_its_deployment() {
+        let cooldown = Duration::from_secs(7);
+        let rest = |error: &Error| match Verdict::of(error, cooldown) {
+            Verdict::Rest(rest) => Some(rest),
+            _ => None,
+        };
+        let limited = provider_error(429, ProviderErrorKind::RateLimit, Some(2));
+        assert_eq!(rest(&limited), Some(Duration::from_secs(2)));
+        let failing = provider_error(500, ProviderErrorKind::Server, None);
+        assert_eq!(rest(&failing), Some(cooldown));
+        let overloaded = provider_error(529, ProviderErrorKind::Overloaded, None);
+        assert_eq!(rest(&overloaded), Some(cooldown));
+        let refused = provider_error(401, ProviderErrorKind::Auth, None);
+        assert!(matches!(Verdict::of(&refused, cooldown), Verdict::Refused));
+        assert!(moves_on(&refused));
+        let bad = provider_error(400, ProviderErrorKind::BadRequest, None);
+        assert!(matches!(Verdict::of(&bad, cooldown), Verdict::Fine));
+        assert!(!moves_on(&bad));
+        let connect = Error::Timeout {
+            phase: TimeoutPhase::Connect,
+            after: Duration::from_secs(1),
+        };
+        assert_eq!(rest(&connect), Some(cooldown));
+        let slow = Error::Timeout {
+            phase: TimeoutPhase::Request,
+            after: Duration::from_secs(1),
+        };
+        assert!(matches!(Verdict::of(&slow, cooldown), Verdict::Fine));
+    }
 }

@@ -189,12 +189,15 @@ impl MultiAIClient {
         // are checked when picked (the engine builds the body for the
         // first, and refuses the call if none serves it).
         let fallbacks = fallbacks.unwrap_or(&self.inner.fallbacks);
-        let mut pools = Vec::new();
+        let mut pools: Vec<&Pool> = Vec::new();
         for fallback in fallbacks {
             if fallback.name == model.name || fallback.kind != operation.kind() {
                 continue;
             }
-            pools.push(self.pool(fallback)?);
+            let pool = self.pool(fallback)?;
+            if !pools.iter().any(|known| std::ptr::eq(*known, pool)) {
+                pools.push(pool);
+            }
         }
         Ok(Route {
             primary,
