@@ -257,7 +257,7 @@ impl Engine {
     }
 
     fn accounting(&self, exchange: &Exchange<'_, '_>, span: tracing::Span) -> Accounting {
-        let target = &exchange.route.primary.members[0];
+        let target = exchange.route.primary.first();
         let resolved = &target.resolved;
         Accounting {
             hooks: self.hooks.clone(),
@@ -876,7 +876,7 @@ fn otel_int(value: u64) -> i64 {
 /// (a `tracing` span cannot grow fields) and recorded when known. No prompt
 /// nor answer text goes in.
 fn span(exchange: &Exchange<'_, '_>) -> tracing::Span {
-    let target = &exchange.route.primary.members[0];
+    let target = exchange.route.primary.first();
     let resolved = &target.resolved;
     let operation = gen_ai_operation(exchange.operation);
     tracing::info_span!(

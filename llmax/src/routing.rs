@@ -209,8 +209,14 @@ impl Pool {
         }
     }
 
+    /// Its first deployment. A pool is built from at least one deployment
+    /// (the builder groups them by model), so it is never empty.
+    pub fn first(&self) -> &Arc<Target> {
+        &self.members[0]
+    }
+
     pub fn model(&self) -> &'static ModelInfo {
-        self.members[0].resolved.model
+        self.first().resolved.model
     }
 
     /// Where a round in this pool starts scanning.

@@ -142,7 +142,7 @@ impl MultiAIClient {
         self.inner
             .deployments
             .get(model.info().name)
-            .map(|pool| pool.members[0].resolved.provider.name)
+            .map(|pool| pool.first().resolved.provider.name)
     }
 
     /// The labels of a model's deployments, in the order they were added,
@@ -237,7 +237,7 @@ impl MultiAIClient {
                 self.inner
                     .deployments
                     .get(model.name)
-                    .is_some_and(|pool| pool.members[0].adapter == target.adapter)
+                    .is_some_and(|pool| pool.first().adapter == target.adapter)
             })
             .collect();
         options.fallback = Some(kept);
