@@ -67,6 +67,27 @@ pub struct UsageRecord {
 }
 
 /// One HTTP attempt of a call, in [`UsageRecord::attempt_log`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llmax::Result<()> {
+/// use llmax::{Deployment, Message, Model, MultiAIClient, Provider};
+///
+/// let client = MultiAIClient::builder()
+///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock).label("primary"))
+///     .increment_usage(|record| async move {
+///         for attempt in &record.attempt_log {
+///             println!(
+///                 "{} on {}: {:?} {:?} in {:?}",
+///                 attempt.model, attempt.deployment, attempt.status, attempt.error, attempt.duration
+///             );
+///         }
+///         assert_eq!(&*record.deployment, "primary");
+///     })
+///     .build()?;
+/// client.ainvoke(&[Message::user("Hi")], Model::Gpt4o).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Attempt {

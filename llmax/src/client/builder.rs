@@ -168,6 +168,17 @@ impl ClientBuilder {
     /// (`gen_ai.input.messages`, `gen_ai.output.messages`, as JSON; a
     /// stream's answer is not). Off by default: prompts and answers often
     /// hold what must not reach a tracing backend.
+    ///
+    /// ```
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// // For a debugging session, not for production traffic.
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+    ///     .trace_content(true)
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
     pub fn trace_content(mut self, on: bool) -> Self {
         self.trace_content = on;
         self
@@ -184,6 +195,17 @@ impl ClientBuilder {
     /// connection when the provider does not say (`Retry-After`); default
     /// [`DEFAULT_COOLDOWN`]. Meanwhile calls go to the model's other
     /// deployments, or to its fallback models.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+    ///     .cooldown(Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
     pub fn cooldown(mut self, cooldown: Duration) -> Self {
         self.cooldown = cooldown;
         self
