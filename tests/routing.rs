@@ -740,3 +740,68 @@ async fn after_its_first_chunk_an_error_is_the_streams() {
     assert_eq!(records[0].model, "claude-4.5-sonnet");
     assert_eq!(records[0].attempts, 1);
 }
+
+/// A typed answer: a city and its country.
+#[derive(Debug, PartialEq, serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+struct Place {
+    city: String,
+    country: String,
+}
+
+#[tokio::test]
+async fn typed_calls_fall_back_only_to_models_of_their_protocol() {
+    // The schema goes in the protocol's own dialect: a typed call shaped
+    // for OpenAI does not fall back to Claude, but does to another OpenAI
+    // model.
+    let down = serving(openai_error(503, "server_error")).await;
+    let anthropic = anthropic_server().await;
+    let mini = serving(ResponseTemplate::new(200).set_body_raw(
+        serde_json::json!({
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": "{\"city\":\"Paris\",\"country\":\"France\"}"},
+                "finish_reason": "stop"
+            }],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 9}
+        })
+        .to_string(),
+        "application/json",
+    ))
+    .await;
+    const MINI: llmax::Model = llmax::model!("gpt-4o-mini");
+    let (client, _) = router(
+        vec![
+            openai(&down.uri(), "down"),
+            claude(&anthropic.uri()),
+            Deployment::new(MINI, Provider::OpenAi)
+                .endpoint(mini.uri())
+                .api_key("sk-test"),
+        ],
+        |b| b.fallback_models([CLAUDE]),
+    );
+    let error = client
+        .ainvoke_typed::<Place>(&user(), Model::Gpt4o)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Provider(p) if p.status == 503),
+        "{error:?}"
+    );
+    assert_eq!(hits(&anthropic).await, 0);
+
+    let place = client
+        .ainvoke_typed::<Place>(&user(), Model::Gpt4o)
+        .fallback([CLAUDE, MINI])
+        .await
+        .unwrap();
+    assert_eq!(place.city, "Paris");
+    assert_eq!(hits(&anthropic).await, 0);
+    // The fallback got the schema in OpenAI's strict json_schema.
+    let sent = &mini.received_requests().await.unwrap()[0];
+    let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+    assert_eq!(body["model"], "gpt-4o-mini");
+    assert_eq!(body["response_format"]["type"], "json_schema");
+}
