@@ -195,14 +195,14 @@ async fn a_primary_failing_every_call_rests_for_the_cooldown() {
             openai(&primary.uri(), "primary"),
             openai(&backup.uri(), "backup"),
         ],
-        |b| b.cooldown(Duration::from_millis(400)),
+        |b| b.cooldown(Duration::from_millis(1500)),
     );
     for _ in 0..5 {
         let response = client.ainvoke(&user(), Model::Gpt4o).await.unwrap();
         assert_eq!(&*response.deployment, "backup");
     }
     assert_eq!(hits(&primary).await, 1, "rested after its first 500");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
     client.ainvoke(&user(), Model::Gpt4o).await.unwrap();
     assert_eq!(
         hits(&primary).await,
