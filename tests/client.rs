@@ -49,8 +49,8 @@ fn configuration_errors_have_a_kind_to_match_on() {
     );
     assert_eq!(
         config_kind(MultiAIClient::new([
-            Deployment::new(Model::Gpt4o, Provider::Mock),
-            Deployment::new(Model::Gpt4o, Provider::Mock),
+            Deployment::new(Model::Gpt4o, Provider::Mock).label("a"),
+            Deployment::new(Model::Gpt4o, Provider::Mock).label("a"),
         ])),
         ConfigErrorKind::DuplicateDeployment
     );
@@ -120,11 +120,13 @@ fn deployments_are_checked_when_the_client_is_built() {
     .api_key("k")]));
     assert!(message.contains("is not http or https"), "{message}");
 
+    // Several deployments of one model are routed; two with one label
+    // could not be told apart in usage records.
     let message = config_error(MultiAIClient::new([
-        Deployment::new(Model::Gpt4o, Provider::Mock),
-        Deployment::new(Model::Gpt4o, Provider::Mock),
+        Deployment::new(Model::Gpt4o, Provider::Mock).label("sweden"),
+        Deployment::new(Model::Gpt4o, Provider::Mock).label("sweden"),
     ]));
-    assert!(message.contains("two deployments of model `gpt-4o`"));
+    assert!(message.contains("two deployments of model `gpt-4o` labelled `sweden`"));
 }
 
 #[test]
@@ -260,6 +262,13 @@ endpoint = "${{LLMAX_TEST_ENDPOINT}}"
 api_key = "${{LLMAX_TEST_KEY}}"
 
 [[deployments]]
+model = "gpt-4o"
+provider = "openai"
+api_key = "${{LLMAX_TEST_KEY}}"
+label = "openai-backup"
+weight = 2
+
+[[deployments]]
 model = "scaleway/llama-3.3-70b-instruct"
 provider = "scaleway"
 project_id = "my-project"
@@ -274,6 +283,14 @@ api_key = "${{LLMAX_TEST_KEY}}"
     }
     let client = MultiAIClient::from_config(&file.0).unwrap();
     assert_eq!(client.deployment(Model::Gpt4o), Some("azure"));
+    // Two deployments of one model: labelled by the file, or by provider and host.
+    assert_eq!(
+        client.deployments(Model::Gpt4o),
+        vec![
+            ("azure@example.openai.azure.com".to_owned(), true),
+            ("openai-backup".to_owned(), true)
+        ]
+    );
     assert_eq!(
         client.deployment(Model::ScalewayLlama3_3_70bInstruct),
         Some("scaleway")

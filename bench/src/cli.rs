@@ -3,7 +3,8 @@
 //! ```text
 //! llmax-bench [all] [N...] [--rounds R] [--multi-thread] [--no-pin]
 //!                                    every workload (or only workloads N...);
-//!                                    7 is embeddings
+//!                                    7 is embeddings; 8 is three deployments
+//!                                    per model against one
 //! llmax-bench smoke                  tiny counts, no compile workload (a test runs it)
 //! llmax-bench serve [ADDR]           the fake provider alone (default 127.0.0.1:8089)
 //! llmax-bench profile W IMPL PROTO [COUNT] [--in-flight N] [--multi-thread]
@@ -26,6 +27,7 @@ use crate::workloads::{
     embedding_inputs, measured, memory, streams,
 };
 use crate::{BoxError, Streamed};
+use llmax::Strategy;
 
 /// The sizes of a run.
 #[derive(Debug, Clone)]
@@ -97,7 +99,7 @@ impl Config {
             rounds: 11,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 5, 6, 7],
+            only: vec![1, 2, 3, 4, 5, 6, 7, 8],
         }
     }
 
@@ -120,7 +122,7 @@ impl Config {
             rounds: 1,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 6, 7],
+            only: vec![1, 2, 3, 4, 6, 7, 8],
         }
     }
 }
@@ -243,8 +245,8 @@ fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, BoxError> {
     Ok(builder.enable_all().build()?)
 }
 
-/// One in-process workload: both sides, `rounds` times each, alternating
-/// which goes first; checks that both read the same.
+/// One in-process workload: llmax against the floor, `rounds` times each,
+/// alternating which goes first; checks that both read the same.
 #[allow(clippy::too_many_arguments)]
 fn paired(
     runtime: &tokio::runtime::Runtime,
@@ -257,9 +259,28 @@ fn paired(
     work: &dyn Fn(Client) -> BoxFuture,
 ) -> Result<Paired, BoxError> {
     let sides = [
-        Client::new(Impl::Llmax, base),
-        Client::new(Impl::Floor, base),
+        ("llmax", Client::new(Impl::Llmax, base)),
+        ("floor", Client::new(Impl::Floor, base)),
     ];
+    compared(runtime, sides, label, rounds, units, unit, warmup, work)
+}
+
+/// Two sides of an in-process workload (the first measured against the
+/// second), `rounds` times each, alternating which goes first; checks that
+/// both read the same.
+#[allow(clippy::too_many_arguments)]
+fn compared(
+    runtime: &tokio::runtime::Runtime,
+    sides: [(&str, Client); 2],
+    label: &str,
+    rounds: usize,
+    units: usize,
+    unit: &str,
+    warmup: &dyn Fn(Client) -> BoxFuture,
+    work: &dyn Fn(Client) -> BoxFuture,
+) -> Result<Paired, BoxError> {
+    let names = [sides[0].0, sides[1].0];
+    let sides = [sides[0].1.clone(), sides[1].1.clone()];
     for side in &sides {
         runtime.block_on(warmup(side.clone()))?;
     }
@@ -275,7 +296,7 @@ fn paired(
             log(&format!(
                 "{label} round {}/{rounds}: {} {:.2} us CPU/{unit}, {:.2} s wall",
                 round + 1,
-                [Impl::Llmax, Impl::Floor][index].name(),
+                names[index],
                 run.cpu_us_per_unit(),
                 run.wall.as_secs_f64()
             ));
@@ -288,9 +309,7 @@ fn paired(
                 None => checks[index] = Some(run.check),
                 Some(check) if check != run.check => problems.push(format!(
                     "{label}: {} read {:?}, then {:?}",
-                    [Impl::Llmax, Impl::Floor][index].name(),
-                    check,
-                    run.check
+                    names[index], check, run.check
                 )),
                 Some(_) => {}
             }
@@ -298,8 +317,8 @@ fn paired(
     }
     if checks[0] != checks[1] {
         problems.push(format!(
-            "{label}: llmax read {:?} but the floor {:?}",
-            checks[0], checks[1]
+            "{label}: {} read {:?} but {} {:?}",
+            names[0], checks[0], names[1], checks[1]
         ));
     }
     let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
@@ -431,6 +450,41 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
                     rows.push(ratio_row(&label, &result, "µs CPU/chunk", 1.2));
                 }
             }
+        }
+    }
+
+    if wants(8) {
+        // Routing costs nothing on the happy path: three deployments per
+        // model (none failing) against one, both llmax.
+        let runtime = runtime(config.multi_thread)?;
+        let n = config.sequential_calls;
+        for (strategy, name) in [
+            (Strategy::InOrder, "in order"),
+            (Strategy::RoundRobin, "round-robin"),
+        ] {
+            let label = format!("8. {n} sequential calls, 3 deployments ({name}) vs 1, openai");
+            let warm = move |client: Client| -> BoxFuture {
+                Box::pin(async move { calls(&client, Proto::OpenAi, 50, 1).await })
+            };
+            let work = move |client: Client| -> BoxFuture {
+                Box::pin(async move { calls(&client, Proto::OpenAi, n, 1).await })
+            };
+            let sides = [
+                ("3 deployments", Client::routed(&base, strategy)),
+                ("1 deployment", Client::new(Impl::Llmax, &base)),
+            ];
+            let mut result = compared(
+                &runtime,
+                sides,
+                &label,
+                config.rounds,
+                n,
+                "call",
+                &warm,
+                &work,
+            )?;
+            problems.append(&mut result.problems);
+            rows.push(ratio_row(&label, &result, "µs CPU/call", 1.05));
         }
     }
 

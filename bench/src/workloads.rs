@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use llmax::{ChatStream, Deployment, EmbeddingEncoding, Message, Model, MultiAIClient, Provider};
+use llmax::{
+    ChatStream, Deployment, EmbeddingEncoding, Message, Model, MultiAIClient, Provider, Strategy,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::floor::Floor;
@@ -108,6 +110,29 @@ pub fn llmax_client(base: &str) -> MultiAIClient {
     .expect("valid deployments")
 }
 
+/// Workload 8's client: like [`llmax_client`], with each chat model on
+/// three deployments (three labels, the same fake provider), picked by
+/// `strategy`.
+pub fn llmax_routed_client(base: &str, strategy: Strategy) -> MultiAIClient {
+    let mut builder = MultiAIClient::builder().strategy(strategy);
+    for region in ["sweden", "france", "us"] {
+        builder = builder
+            .deployment(
+                Deployment::new(Model::Gpt4o, Provider::OpenAi)
+                    .endpoint(base)
+                    .api_key("sk-bench")
+                    .label(format!("openai-{region}")),
+            )
+            .deployment(
+                Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
+                    .endpoint(base)
+                    .api_key("sk-ant-bench")
+                    .label(format!("anthropic-{region}")),
+            );
+    }
+    builder.build().expect("valid deployments")
+}
+
 /// How the vectors of the embeddings workload travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -174,6 +199,14 @@ pub enum OpenStream {
 }
 
 impl Client {
+    /// llmax with three deployments per chat model (workload 8).
+    pub fn routed(base: &str, strategy: Strategy) -> Client {
+        Client::Llmax {
+            client: llmax_routed_client(base, strategy),
+            messages: llmax_messages().into(),
+        }
+    }
+
     /// A client of the fake provider at `base`.
     pub fn new(which: Impl, base: &str) -> Client {
         match which {

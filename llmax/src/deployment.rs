@@ -29,6 +29,8 @@ pub struct Deployment {
     pub(crate) api_version: Option<String>,
     pub(crate) project_id: Option<String>,
     pub(crate) region: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) weight: u32,
 }
 
 impl Deployment {
@@ -44,6 +46,8 @@ impl Deployment {
             api_version: None,
             project_id: None,
             region: None,
+            label: None,
+            weight: 1,
         }
     }
 
@@ -87,6 +91,33 @@ impl Deployment {
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
+        self
+    }
+
+    /// A name for this deployment in usage records and traces (default:
+    /// the provider and the host it is reached at, `azure@sweden.openai.azure.com`).
+    /// Useful when one model has several deployments.
+    ///
+    /// ```
+    /// use llmax::{Deployment, Model, Provider};
+    ///
+    /// let sweden = Deployment::new(Model::Gpt4o, Provider::Azure)
+    ///     .endpoint("https://sweden.openai.azure.com")
+    ///     .label("azure-sweden")
+    ///     .weight(2);
+    /// ```
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// This deployment's share of the traffic among the model's healthy
+    /// deployments, for the round-robin and least-in-flight
+    /// [strategies](crate::Strategy) (default 1; 0 counts as 1).
+    #[must_use]
+    pub fn weight(mut self, weight: u32) -> Self {
+        self.weight = weight.max(1);
         self
     }
 
@@ -281,6 +312,8 @@ impl fmt::Debug for Deployment {
             .field("api_version", &self.api_version)
             .field("project_id", &self.project_id)
             .field("region", &self.region)
+            .field("label", &self.label)
+            .field("weight", &self.weight)
             .finish()
     }
 }

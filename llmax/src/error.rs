@@ -141,6 +141,21 @@ pub enum Error {
         budget: Usd,
     },
 
+    /// No deployment of the model, nor of its fallback models, may be
+    /// called (every key was refused); nothing was sent.
+    #[error("no deployment of `{model}` is available: {reason}")]
+    Unavailable {
+        /// The model asked for.
+        model: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// The client's [`gate`](crate::ClientBuilder::gate) refused the call;
+    /// nothing was sent.
+    #[error("the client's gate refused the call; nothing was sent")]
+    Gated,
+
     /// A blocking call (`invoke`, `invoke_to_str`) was made from a thread
     /// that has a Tokio runtime, where it would block a worker thread; use
     /// the `a...` variant instead. (In a `spawn_blocking` closure, which
@@ -234,8 +249,12 @@ pub enum ConfigErrorKind {
     InvalidApiKey,
     /// A base URL that is not a valid `http`/`https` URL.
     InvalidUrl,
-    /// Two deployments of the same model.
+    /// Two deployments of the same model with the same
+    /// [label](crate::Deployment::label).
     DuplicateDeployment,
+    /// A routing setting that cannot work: a fallback model without a
+    /// deployment, more than 64 deployments of one model.
+    Routing,
     /// A configuration file that cannot be read or parsed, or names an
     /// unset environment variable.
     ConfigFile,

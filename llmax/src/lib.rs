@@ -17,6 +17,7 @@ mod message;
 mod options;
 mod protocol;
 mod response;
+mod routing;
 pub mod schema;
 mod speech;
 mod sse;
@@ -50,13 +51,14 @@ pub use response::{
     AssistantMessage, ChatResponse, Choice, FinishReason, SafetyRating, StreamChunk, ToolCallDelta,
     Usage,
 };
+pub use routing::{DEFAULT_COOLDOWN, Strategy};
 pub use schema::LlmSchema;
 pub use schemars;
 pub use speech::{DEFAULT_VOICE, Speech, SpeechFormat, SpeechOptions};
 pub use stream::{ChatStream, SpeechStream};
 pub use structured::{TypedEvent, TypedStream};
 pub use tools::{Tool, ToolCallCollector, ToolChoice, ToolRun, Toolbox};
-pub use usage::{UsageHooks, UsageRecord};
+pub use usage::{Attempt, UsageHooks, UsageRecord};
 
 /// The default catalog, generated from the workspace `providers.toml`.
 mod generated {

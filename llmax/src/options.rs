@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::catalog::{ModelId, ModelInfo};
 use crate::schema::LlmSchema;
 use crate::tools::{Tool, ToolChoice};
 
@@ -76,6 +77,11 @@ pub struct CallOptions {
     /// `thinkingConfig`); `None`: the model's default. Protocols without
     /// a thinking setting drop it with a warning.
     pub thinking: Option<Thinking>,
+    /// The models tried, in order, if this call's model has no healthy
+    /// deployment or its attempts fail (`None`: the client's
+    /// [`fallback_models`](crate::ClientBuilder::fallback_models); an empty
+    /// list: none).
+    pub fallback: Option<Vec<&'static ModelInfo>>,
 }
 
 /// How much a model thinks before it answers, and whether its thoughts
@@ -183,6 +189,7 @@ impl Default for CallOptions {
             operation: None,
             prompt_cache: PromptCache::Auto,
             thinking: None,
+            fallback: None,
         }
     }
 }
@@ -243,6 +250,24 @@ impl CallOptions {
     #[must_use]
     pub fn stop<S: Into<String>>(mut self, stop: impl IntoIterator<Item = S>) -> Self {
         self.stop = Some(stop.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The models tried, in order, if this call's model has no healthy
+    /// deployment or its attempts fail with an error a retry may cure,
+    /// instead of the client's
+    /// [`fallback_models`](crate::ClientBuilder::fallback_models) (an empty
+    /// list: no fallback). Each must have a deployment in the client.
+    ///
+    /// ```
+    /// use llmax::CallOptions;
+    ///
+    /// let options = CallOptions::new().fallback([llmax::model!("claude-4.5-sonnet")]);
+    /// assert_eq!(options.fallback.unwrap()[0].name, "claude-4.5-sonnet");
+    /// ```
+    #[must_use]
+    pub fn fallback<M: ModelId>(mut self, models: impl IntoIterator<Item = M>) -> Self {
+        self.fallback = Some(models.into_iter().map(ModelId::info).collect());
         self
     }
 

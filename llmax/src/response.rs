@@ -20,10 +20,13 @@ pub struct ChatResponse {
     /// The model name the provider reported (may be more specific than the
     /// catalog name, e.g. `gpt-4o-2024-08-06`).
     pub model: String,
-    /// The catalog model that was called.
+    /// The catalog model that answered: the one called, or the fallback
+    /// model that answered for it.
     pub catalog_model: &'static str,
     /// The provider that answered.
     pub provider: &'static str,
+    /// The [label](crate::Deployment::label) of the deployment that answered.
+    pub deployment: std::sync::Arc<str>,
     /// The choices (one unless `n` was set).
     pub choices: Vec<Choice>,
     /// Token counts.
@@ -397,6 +400,9 @@ pub struct StreamChunk {
     pub usage: Option<Usage>,
     /// Set with `usage`: what the call cost.
     pub cost: Option<Usd>,
+    /// Set on the chunk that ends a choice and on the one with `usage`: the
+    /// catalog model that answered (the one called, or a fallback model).
+    pub model: Option<&'static str>,
 }
 
 impl StreamChunk {

@@ -124,6 +124,9 @@ pub(crate) struct Live {
     final_error: Option<Error>,
     finished: bool,
     saw_finish: bool,
+    /// Set by the engine until the first chunk: an error then is handed
+    /// out with the accounting kept, for the engine to try elsewhere.
+    hold: bool,
 }
 
 impl Live {
@@ -150,7 +153,45 @@ impl Live {
             final_error: None,
             finished: false,
             saw_finish: false,
+            hold: false,
         }
+    }
+
+    /// Until [`release`](Self::release) or [`rearm`](Self::rearm), an error
+    /// is handed out without accounting the call.
+    pub fn hold(&mut self) {
+        self.hold = true;
+    }
+
+    /// The first chunk came: it is handed out again first, and from now on
+    /// the stream accounts itself.
+    pub fn release(&mut self, chunk: StreamChunk) {
+        self.hold = false;
+        self.ready.push(chunk);
+    }
+
+    /// Takes the accounting back from a stream that failed while held.
+    pub fn reclaim(&mut self) -> Option<Accounting> {
+        self.accounting.take()
+    }
+
+    /// The usage the provider reported so far.
+    pub fn usage(&self) -> Option<crate::response::Usage> {
+        self.decoder.usage()
+    }
+
+    /// Nothing else to try: the stream is handed over as it failed, its
+    /// error its next item, accounted then.
+    pub fn rearm(&mut self, error: Error, accounting: Accounting) {
+        self.accounting = Some(accounting);
+        self.rearm_error(error);
+    }
+
+    /// Like [`rearm`](Self::rearm), the accounting still in the stream.
+    pub fn rearm_error(&mut self, error: Error) {
+        self.hold = false;
+        self.finished = true;
+        self.final_error = Some(error);
     }
 
     /// Decodes the next event the bytes received so far complete, if any:
@@ -211,6 +252,9 @@ impl Live {
         };
         if let Some(usage) = chunk.usage {
             chunk.cost = Some(usage.cost(&accounting.price));
+            chunk.model = Some(accounting.model);
+        } else if chunk.finish_reason.is_some() {
+            chunk.model = Some(accounting.model);
         }
         if accounting.time_to_first_token.is_none()
             && (chunk.content.is_some()
@@ -279,6 +323,9 @@ impl Stream for Live {
                 return Poll::Ready(Some(Ok(chunk)));
             }
             if this.finished {
+                if this.hold && this.final_error.is_some() {
+                    return Poll::Ready(this.final_error.take().map(Err));
+                }
                 if let Some(accounting) = this.accounting.take() {
                     let usage = this.decoder.usage().unwrap_or_default();
                     this.report = Some(accounting.report(usage, this.final_error.is_none()));

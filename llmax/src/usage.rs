@@ -20,16 +20,22 @@ use crate::response::Usage;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UsageRecord {
-    /// What it cost, from the catalog's prices.
+    /// What it cost, from the catalog's prices: the answer, and what failed
+    /// attempts consumed (see [`Attempt::cost`]).
     pub cost: Usd,
-    /// The catalog model.
+    /// The catalog model that answered (a fallback model's, if the call
+    /// fell back; the model asked for if none answered).
     pub model: &'static str,
-    /// The provider.
+    /// The provider that answered.
     pub provider: &'static str,
+    /// The [label](crate::Deployment::label) of the deployment that
+    /// answered (the first one tried if none did).
+    pub deployment: Arc<str>,
     /// The operation (`"ainvoke"`, `"astream"`... or the name set with
     /// [`CallOptions::operation`](crate::CallOptions::operation)).
     pub operation: String,
-    /// Input tokens, cached ones included.
+    /// Input tokens, cached ones included (of every attempt that used
+    /// some, as `cost`).
     pub input_tokens: u64,
     /// Output tokens, reasoning included.
     pub output_tokens: u64,
@@ -53,8 +59,76 @@ pub struct UsageRecord {
     pub time_to_first_token: Option<Duration>,
     /// How many HTTP attempts were made.
     pub attempts: u32,
+    /// Every attempt, in order: where it went, how it ended, how long it
+    /// took. The last one answered if the call succeeded.
+    pub attempt_log: Vec<Attempt>,
     /// Whether the call ended well.
     pub succeeded: bool,
+}
+
+/// One HTTP attempt of a call, in [`UsageRecord::attempt_log`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> llmax::Result<()> {
+/// use llmax::{Deployment, Message, Model, MultiAIClient, Provider};
+///
+/// let client = MultiAIClient::builder()
+///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock).label("primary"))
+///     .increment_usage(|record| async move {
+///         for attempt in &record.attempt_log {
+///             println!(
+///                 "{} on {}: {:?} {:?} in {:?}",
+///                 attempt.model, attempt.deployment, attempt.status, attempt.error, attempt.duration
+///             );
+///         }
+///         assert_eq!(&*record.deployment, "primary");
+///     })
+///     .build()?;
+/// client.ainvoke(&[Message::user("Hi")], Model::Gpt4o).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Attempt {
+    /// The catalog model it asked.
+    pub model: &'static str,
+    /// The provider.
+    pub provider: &'static str,
+    /// The [label](crate::Deployment::label) of the deployment.
+    pub deployment: Arc<str>,
+    /// The HTTP status, if an answer came.
+    pub status: Option<u16>,
+    /// Why it failed, as an OpenTelemetry `error.type` (`rate_limit`,
+    /// `server_error`, `auth`, `connection`, `timeout`...); `None` if it
+    /// was accepted.
+    pub error: Option<&'static str>,
+    /// From sending it to its answer (its whole body, unless streamed).
+    pub duration: Duration,
+    /// What it used, priced: the answer's cost for the attempt that
+    /// answered, and for a failed one what it consumed (a stream cut
+    /// before its first chunk may have used input tokens); included in
+    /// the record's `cost`.
+    pub cost: Usd,
+}
+
+impl Attempt {
+    pub(crate) fn new(
+        target: &crate::engine::Target,
+        status: Option<u16>,
+        error: Option<&'static str>,
+        duration: Duration,
+    ) -> Attempt {
+        Attempt {
+            model: target.resolved.model.name,
+            provider: target.resolved.provider.name,
+            deployment: target.label.clone(),
+            status,
+            error,
+            duration,
+            cost: Usd::ZERO,
+        }
+    }
 }
 
 impl UsageRecord {

@@ -10,11 +10,12 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, Header
 use secrecy::ExposeSecret;
 
 use super::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_IDLE_TIMEOUT, DEFAULT_TIMEOUT, MultiAIClient};
-use crate::catalog::{Auth, Protocol, Usd};
+use crate::catalog::{Auth, ModelId, ModelInfo, Protocol, Usd};
 use crate::deployment::Deployment;
-use crate::engine::{Engine, Target};
+use crate::engine::{Engine, GateFn, Target};
 use crate::error::{ConfigErrorKind, Error, Result};
 use crate::protocol::{Adapter, Operation};
+use crate::routing::{DEFAULT_COOLDOWN, Health, Pool, Strategy};
 use crate::transport::http::Http;
 use crate::usage::{ClosureHooks, UsageHooks, UsageRecord};
 
@@ -25,6 +26,11 @@ pub struct ClientBuilder {
     closures: ClosureHooks,
     hooks: Option<Arc<dyn UsageHooks>>,
     budget: Option<Usd>,
+    gate: Option<Arc<GateFn>>,
+    trace_content: bool,
+    strategy: Strategy,
+    cooldown: Duration,
+    fallbacks: Vec<&'static ModelInfo>,
     timeout: Duration,
     stream_idle_timeout: Duration,
     connect_timeout: Duration,
@@ -38,6 +44,11 @@ impl Default for ClientBuilder {
             closures: ClosureHooks::default(),
             hooks: None,
             budget: None,
+            gate: None,
+            trace_content: false,
+            strategy: Strategy::default(),
+            cooldown: DEFAULT_COOLDOWN,
+            fallbacks: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -51,6 +62,14 @@ impl std::fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("deployments", &self.deployments)
             .field("budget", &self.budget)
+            .field("gate", &self.gate.is_some())
+            .field("trace_content", &self.trace_content)
+            .field("strategy", &self.strategy)
+            .field("cooldown", &self.cooldown)
+            .field(
+                "fallbacks",
+                &self.fallbacks.iter().map(|m| m.name).collect::<Vec<_>>(),
+            )
             .field("timeout", &self.timeout)
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("connect_timeout", &self.connect_timeout)
@@ -59,7 +78,8 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Adds a deployment.
+    /// Adds a deployment. A model may have several (regions, providers):
+    /// the [strategy](Self::strategy) picks among the healthy ones.
     pub fn deployment(mut self, deployment: Deployment) -> Self {
         self.deployments.push(deployment);
         self
@@ -106,6 +126,115 @@ impl ClientBuilder {
         self
     }
 
+    /// Refuses calls, before any network traffic, when `gate` answers
+    /// `false` (is the user still active? is the tenant allowed?): the
+    /// Python llmax's `get_usage` as a condition. Checked before every
+    /// call, beside the [budget](Self::budget); a refused call is
+    /// [`Error::Gated`] and is not accounted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> llmax::Result<()> {
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use llmax::{Deployment, Message, Model, MultiAIClient, Provider};
+    ///
+    /// let active = Arc::new(AtomicBool::new(true));
+    /// let flag = active.clone();
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+    ///     .gate(move || {
+    ///         let active = flag.load(Ordering::Relaxed);
+    ///         async move { active }
+    ///     })
+    ///     .build()?;
+    /// let messages = [Message::user("Hi")];
+    /// assert!(client.ainvoke(&messages, Model::Gpt4o).await.is_ok());
+    /// active.store(false, Ordering::Relaxed);
+    /// let refused = client.ainvoke(&messages, Model::Gpt4o).await;
+    /// assert!(matches!(refused, Err(llmax::Error::Gated)));
+    /// # Ok(()) }
+    /// ```
+    pub fn gate<F, Fut>(mut self, gate: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.gate = Some(Arc::new(move || Box::pin(gate())));
+        self
+    }
+
+    /// Puts the prompt and the answer of chat calls on their spans
+    /// (`gen_ai.input.messages`, `gen_ai.output.messages`, as JSON; a
+    /// stream's answer is not). Off by default: prompts and answers often
+    /// hold what must not reach a tracing backend.
+    ///
+    /// ```
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// // For a debugging session, not for production traffic.
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+    ///     .trace_content(true)
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn trace_content(mut self, on: bool) -> Self {
+        self.trace_content = on;
+        self
+    }
+
+    /// How a call picks among the healthy deployments of its model
+    /// (default: [`Strategy::InOrder`], a primary and its backups).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
+    }
+
+    /// How long a deployment rests after a 429, a 5xx or a failed
+    /// connection when the provider does not say (`Retry-After`); default
+    /// [`DEFAULT_COOLDOWN`]. Meanwhile calls go to the model's other
+    /// deployments, or to its fallback models.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::Mock))
+    ///     .cooldown(Duration::from_secs(30))
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// Models tried, in order, when the model of a call has no healthy
+    /// deployment or its attempts fail with an error a retry may cure
+    /// (429, 5xx, no connection, a refused key): the Python llmax's
+    /// `fallback_models`. Each must have a deployment; it may speak another
+    /// protocol (the request is written anew for it). Only models of the
+    /// call's kind are tried (a chat model for a chat call). A call may set
+    /// its own list with [`Call::fallback`](crate::Call::fallback).
+    ///
+    /// ```
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(Model::Gpt4o, Provider::OpenAi).api_key("sk-..."))
+    ///     .deployment(Deployment::new(llmax::model!("claude-4.5-sonnet"), Provider::Anthropic).api_key("sk-ant-..."))
+    ///     .fallback_models([llmax::model!("claude-4.5-sonnet")])
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn fallback_models<M: ModelId>(mut self, models: impl IntoIterator<Item = M>) -> Self {
+        self.fallbacks
+            .extend(models.into_iter().map(|model| model.info()));
+        self
+    }
+
     /// Default time for a request: waiting for the response, and reading
     /// a whole (non-streamed) body. A stream's chunks are bounded by
     /// [`stream_idle_timeout`](Self::stream_idle_timeout) instead.
@@ -138,20 +267,56 @@ impl ClientBuilder {
     /// Fails with [`Error::Config`] on a deployment that misses a field its
     /// provider requires (Azure without `endpoint`, Scaleway with neither
     /// `endpoint` nor `project_id`...), on a model its provider does not
-    /// serve, or on two deployments of the same model; its
-    /// [`ConfigErrorKind`] says which.
+    /// serve, on two deployments of one model with the same label, or on a
+    /// fallback model without a deployment; its [`ConfigErrorKind`] says
+    /// which.
     pub fn build(self) -> Result<MultiAIClient> {
-        let mut deployments = HashMap::with_capacity(self.deployments.len());
+        // The deployments of each model, in the order they were added.
+        let mut grouped: HashMap<&'static str, Vec<Arc<Target>>> =
+            HashMap::with_capacity(self.deployments.len());
         for deployment in &self.deployments {
-            let target = prepare(deployment)?;
             let name = deployment.model().name;
-            if deployments.insert(name, Arc::new(target)).is_some() {
+            let members = grouped.entry(name).or_default();
+            let mut target = prepare(deployment)?;
+            if let Some(same) = members.iter().find(|m| m.label == target.label) {
+                if deployment.label.is_some() {
+                    return Err(Error::config(
+                        ConfigErrorKind::DuplicateDeployment,
+                        format!(
+                            "two deployments of model `{name}` labelled `{}`; give each its own label",
+                            same.label
+                        ),
+                    ));
+                }
+                // Same provider and host: told apart by their rank.
+                target.label = format!("{}#{}", target.label, members.len() + 1).into();
+            }
+            if members.len() == Pool::MAX_MEMBERS {
                 return Err(Error::config(
-                    ConfigErrorKind::DuplicateDeployment,
-                    format!("two deployments of model `{name}`; keep one"),
+                    ConfigErrorKind::Routing,
+                    format!(
+                        "more than {} deployments of model `{name}`",
+                        Pool::MAX_MEMBERS
+                    ),
+                ));
+            }
+            members.push(Arc::new(target));
+        }
+        for fallback in &self.fallbacks {
+            if !grouped.contains_key(fallback.name) {
+                return Err(Error::config(
+                    ConfigErrorKind::Routing,
+                    format!(
+                        "fallback model `{}` has no deployment; add one",
+                        fallback.name
+                    ),
                 ));
             }
         }
+        let deployments = grouped
+            .into_iter()
+            .map(|(name, members)| (name, Pool::new(members, self.strategy)))
+            .collect();
         let http = match self.http {
             Some(client) => Http {
                 client,
@@ -165,9 +330,13 @@ impl ClientBuilder {
         Ok(MultiAIClient {
             inner: Arc::new(super::Inner {
                 deployments,
+                fallbacks: self.fallbacks,
                 engine: Engine {
                     hooks,
                     budget: self.budget,
+                    gate: self.gate,
+                    trace_content: self.trace_content,
+                    cooldown: self.cooldown,
                     timeout: self.timeout,
                     stream_idle_timeout: self.stream_idle_timeout,
                     http,
@@ -257,6 +426,19 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
             headers.insert(name, value);
         }
     }
+    let (server_address, server_port): (Box<str>, Option<u16>) = match urls.iter().flatten().next()
+    {
+        Some(url) => (
+            url.host_str().unwrap_or_default().into(),
+            url.port_or_known_default(),
+        ),
+        None => (Box::from(""), None),
+    };
+    let label: Arc<str> = match &deployment.label {
+        Some(label) => label.as_str().into(),
+        None if mock || server_address.is_empty() => resolved.provider.name.into(),
+        None => format!("{}@{server_address}", resolved.provider.name).into(),
+    };
     Ok(Target {
         resolved,
         adapter,
@@ -264,5 +446,10 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
         urls,
         chat_stream_url,
         headers,
+        label,
+        weight: deployment.weight.max(1),
+        health: Health::default(),
+        server_address,
+        server_port,
     })
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::MultiAIClient;
 use crate::catalog::{ModelId, ModelInfo, Usd};
-use crate::engine::Exchange;
+use crate::engine::{Exchange, Target};
 use crate::error::Result;
 use crate::message::Message;
 use crate::options::{CallOptions, ResponseFormat};
@@ -98,29 +98,6 @@ impl MultiAIClient {
         Call::new(self, messages, model.info())
     }
 
-    /// A chat request for the engine: the deployment checked for chat, the
-    /// body built in its protocol.
-    fn chat_exchange<'s>(
-        &'s self,
-        messages: &[Message],
-        model: &'static ModelInfo,
-        options: &'s CallOptions,
-        stream: bool,
-        name: &'static str,
-    ) -> Result<Exchange<'s>> {
-        let target = self.target(model, Operation::Chat)?;
-        let body = target
-            .adapter
-            .chat_body(&target.resolved, messages, options, stream)?;
-        Ok(Exchange {
-            target,
-            operation: Operation::Chat,
-            body: RequestBody::Json(Bytes::from(body)),
-            options,
-            name,
-        })
-    }
-
     /// One chat request, whole.
     pub(super) async fn chat(
         &self,
@@ -130,25 +107,40 @@ impl MultiAIClient {
         options: &CallOptions,
         name: &'static str,
     ) -> Result<ChatResponse> {
-        let exchange = self.chat_exchange(messages, model, options, false, name)?;
-        let target = exchange.target;
-        let resolved = &target.resolved;
-        let provider = resolved.provider.name;
+        let route = self.route(model, Operation::Chat, options.fallback.as_deref())?;
+        let body = |target: &Target| chat_body(target, messages, options, false);
+        let prompt = || prompt_json(messages, options);
+        let exchange = Exchange {
+            route,
+            operation: Operation::Chat,
+            body: &body,
+            options,
+            name,
+            prompt: Some(&prompt),
+        };
         let decoded = self
             .inner
             .engine
-            .whole(http, exchange, |body| {
-                let parsed = target.adapter.chat_parse(provider, body)?;
+            .whole(http, exchange, |target, body| {
+                let parsed = target
+                    .adapter
+                    .chat_parse(target.resolved.provider.name, body)?;
                 let usage = parsed.usage;
                 Ok((parsed, usage))
             })
             .await?;
         let parsed = decoded.value;
+        let answered = decoded.target;
+        if self.inner.engine.trace_content && !decoded.span.is_disabled() {
+            let answer = serde_json::to_string(&parsed.choices).unwrap_or_default();
+            decoded.span.record("gen_ai.output.messages", answer);
+        }
         Ok(ChatResponse {
             id: parsed.id,
             model: parsed.model,
-            catalog_model: resolved.model.name,
-            provider,
+            catalog_model: answered.resolved.model.name,
+            provider: answered.resolved.provider.name,
+            deployment: answered.label.clone(),
             choices: parsed.choices,
             usage: decoded.usage,
             cost: decoded.cost,
@@ -164,11 +156,23 @@ impl MultiAIClient {
         options: &CallOptions,
         name: &'static str,
     ) -> Result<ChatStream> {
-        let exchange = self.chat_exchange(messages, model, options, true, name)?;
-        let target = exchange.target;
-        let decoder = target.adapter.chat_decoder(target.resolved.provider.name);
+        let route = self.route(model, Operation::Chat, options.fallback.as_deref())?;
+        let body = |target: &Target| chat_body(target, messages, options, true);
+        let prompt = || prompt_json(messages, options);
+        let exchange = Exchange {
+            route,
+            operation: Operation::Chat,
+            body: &body,
+            options,
+            name,
+            prompt: Some(&prompt),
+        };
         let engine = &self.inner.engine;
-        engine.stream(&engine.http, exchange, decoder).await
+        engine
+            .stream(&engine.http, exchange, |target| {
+                target.adapter.chat_decoder(target.resolved.provider.name)
+            })
+            .await
     }
 
     /// A typed answer, asked again (with the parse error shown) while tries
@@ -184,6 +188,7 @@ impl MultiAIClient {
         let target = self.target(model, Operation::Chat)?;
         let dialect = target.adapter.dialect(&target.resolved);
         dialect.apply::<T>(&mut options);
+        self.keep_same_protocol_fallbacks(target, &mut options);
         let mut conversation = std::borrow::Cow::Borrowed(messages);
         let mut attempt = 1;
         loop {
@@ -213,6 +218,7 @@ impl MultiAIClient {
         let target = self.target(model, Operation::Chat)?;
         let dialect = target.adapter.dialect(&target.resolved);
         dialect.apply::<T>(&mut options);
+        self.keep_same_protocol_fallbacks(target, &mut options);
         let stream = self
             .chat_stream(messages, model, &options, "astream_typed")
             .await?;
@@ -264,6 +270,33 @@ impl MultiAIClient {
             }
         }
     }
+}
+
+/// The prompt for a span that traces content: the system prompt, then the
+/// messages, as llmax serializes them.
+fn prompt_json(messages: &[Message], options: &CallOptions) -> String {
+    let system = options
+        .system
+        .as_deref()
+        .map(|system| serde_json::json!({"role": "system", "content": system}));
+    let messages = messages
+        .iter()
+        .map(|message| serde_json::to_value(message).unwrap_or_default());
+    let all: Vec<serde_json::Value> = system.into_iter().chain(messages).collect();
+    serde_json::to_string(&all).unwrap_or_default()
+}
+
+/// A chat request body in the protocol of `target`.
+fn chat_body(
+    target: &Target,
+    messages: &[Message],
+    options: &CallOptions,
+    stream: bool,
+) -> Result<RequestBody> {
+    let body = target
+        .adapter
+        .chat_body(&target.resolved, messages, options, stream)?;
+    Ok(RequestBody::Json(Bytes::from(body)))
 }
 
 pub(super) fn into_text(response: ChatResponse) -> String {
@@ -393,6 +426,11 @@ impl<'a, Kind> Call<'a, Kind> {
         prompt_cache(prompt_cache: crate::options::PromptCache);
         /// How much the model thinks before it answers (Gemini).
         thinking(thinking: crate::options::Thinking);
+        /// The models tried, in order, if this one has no healthy
+        /// deployment or its attempts fail with an error a retry may cure
+        /// (instead of the client's `fallback_models`; empty: none). They
+        /// may speak another protocol; each must have a deployment.
+        fallback(models: impl IntoIterator<Item = M>) <M: ModelId>;
         /// Stop sequences.
         stop(stop: impl IntoIterator<Item = S>) <S: Into<String>>;
         /// Any other API field, passed through untouched, in the provider's

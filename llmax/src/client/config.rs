@@ -30,6 +30,8 @@ struct DeploymentConfig {
     api_version: Option<String>,
     project_id: Option<String>,
     region: Option<String>,
+    label: Option<String>,
+    weight: Option<u32>,
 }
 
 impl ClientBuilder {
@@ -77,6 +79,8 @@ fn read(path: &Path, catalog: &Catalog) -> Result<Vec<Deployment>> {
             deployment.api_version = entry.api_version;
             deployment.project_id = entry.project_id;
             deployment.region = entry.region;
+            deployment.label = entry.label;
+            deployment.weight = entry.weight.unwrap_or(1).max(1);
             Ok(deployment)
         })
         .collect()

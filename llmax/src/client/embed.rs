@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::MultiAIClient;
 use crate::catalog::{ModelId, ModelInfo, Usd};
 use crate::embeddings::{EmbedInputs, EmbeddingEncoding, EmbeddingOptions, EmbeddingResponse};
-use crate::engine::{Decoded, Exchange};
+use crate::engine::{Decoded, Exchange, Target};
 use crate::error::{Error, Result};
 use crate::protocol::Operation;
 use crate::protocol::openai::embeddings::Parsed;
@@ -135,26 +135,34 @@ impl MultiAIClient {
         }
         let call = options.call_options();
         let engine = &self.inner.engine;
-        let resolved = &target.resolved;
-        let provider = resolved.provider.name;
         let send = |range: Range<usize>| {
             let call = &call;
             async move {
                 let batch = &inputs[range];
-                let body = target.adapter.embeddings_body(resolved, batch, options)?;
+                // Never another model: its vectors would not compare with
+                // this one's. The model's own deployments only.
+                let route = self.route(model, Operation::Embeddings, Some(&[]))?;
+                let body = |target: &Target| {
+                    let body = target
+                        .adapter
+                        .embeddings_body(&target.resolved, batch, options)?;
+                    Ok(RequestBody::Json(Bytes::from(body)))
+                };
                 let exchange = Exchange {
-                    target,
+                    route,
                     operation: Operation::Embeddings,
-                    body: RequestBody::Json(Bytes::from(body)),
+                    body: &body,
                     options: call,
                     name,
+                    prompt: None,
                 };
                 engine
-                    .whole(http, exchange, |body| {
-                        let parsed =
-                            target
-                                .adapter
-                                .embeddings_parse(provider, body, batch.len())?;
+                    .whole(http, exchange, |target, body| {
+                        let parsed = target.adapter.embeddings_parse(
+                            target.resolved.provider.name,
+                            body,
+                            batch.len(),
+                        )?;
                         let usage = parsed.usage;
                         Ok((parsed, usage))
                     })
@@ -174,7 +182,9 @@ impl MultiAIClient {
             embeddings: Vec::new(),
             model: String::new(),
             catalog_model: model.name,
-            provider,
+            provider: decoded.first().map_or(target.resolved.provider.name, |d| {
+                d.target.resolved.provider.name
+            }),
             usage: Usage::default(),
             cost: Usd::ZERO,
             latency: Duration::ZERO,
@@ -206,14 +216,14 @@ impl MultiAIClient {
 /// those in flight run to their end, so that each request that reached the
 /// provider is accounted (dropping one midway would lose its record); the
 /// first failure in batch order is returned.
-async fn in_order<F, Fut>(
+async fn in_order<'a, F, Fut>(
     batches: Vec<Range<usize>>,
     concurrency: usize,
     send: F,
-) -> Result<Vec<Decoded<Parsed>>>
+) -> Result<Vec<Decoded<'a, Parsed>>>
 where
     F: Fn(Range<usize>) -> Fut,
-    Fut: Future<Output = Result<Decoded<Parsed>>>,
+    Fut: Future<Output = Result<Decoded<'a, Parsed>>>,
 {
     let mut done = Vec::with_capacity(batches.len());
     let mut pending = batches.into_iter();

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::MultiAIClient;
 use crate::catalog::{ModelId, ModelInfo};
-use crate::engine::Exchange;
+use crate::engine::{Exchange, Target};
 use crate::error::Result;
 use crate::images::{ImageFormat, ImageGeneration, ImageOptions, ImageResponse};
 use crate::protocol::Operation;
@@ -99,23 +99,25 @@ impl MultiAIClient {
         options: &ImageOptions,
         name: &'static str,
     ) -> Result<ImageGeneration> {
-        let target = self.target(model, Operation::Images)?;
-        let resolved = &target.resolved;
-        let body = crate::protocol::openai::images::body(resolved, prompt, options)?;
         let call = options.call_options();
+        let route = self.route(model, Operation::Images, call.fallback.as_deref())?;
+        let body = |target: &Target| {
+            let body = crate::protocol::openai::images::body(&target.resolved, prompt, options)?;
+            Ok(RequestBody::Json(Bytes::from(body)))
+        };
         let exchange = Exchange {
-            target,
+            route,
             operation: Operation::Images,
-            body: RequestBody::Json(Bytes::from(body)),
+            body: &body,
             options: &call,
             name,
+            prompt: None,
         };
-        let provider = resolved.provider.name;
-        let price = resolved.price;
         let decoded = self
             .inner
             .engine
-            .whole(http, exchange, |body| {
+            .whole(http, exchange, |target, body| {
+                let provider = target.resolved.provider.name;
                 let parsed = crate::protocol::openai::images::parse(provider, body)?;
                 let mut usage = parsed.usage;
                 if usage.is_empty() {
@@ -123,13 +125,15 @@ impl MultiAIClient {
                     // size and quality the reply or the request names.
                     let size = parsed.size.as_deref().or(options.size.as_deref());
                     let quality = parsed.quality.as_deref().or(options.quality.as_deref());
-                    if let Some(rate) = price.per_image(size, quality) {
+                    if let Some(rate) = target.resolved.price.per_image(size, quality) {
                         usage = usage.with_images(parsed.images.len() as u64, rate);
                     }
                 }
                 Ok((parsed.images, usage))
             })
             .await?;
+        let provider = decoded.target.resolved.provider.name;
+        let model = decoded.target.resolved.model;
         Ok(ImageGeneration {
             images: decoded.value,
             catalog_model: model.name,

@@ -34,7 +34,9 @@ use crate::catalog::{ModelId, ModelInfo};
 use crate::deployment::Deployment;
 use crate::engine::{Engine, Target};
 use crate::error::{Error, Result};
+use crate::options::CallOptions;
 use crate::protocol::Operation;
+use crate::routing::{Pool, Route};
 
 /// Default time to open a connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,7 +77,11 @@ pub struct MultiAIClient {
 }
 
 struct Inner {
-    deployments: HashMap<&'static str, Arc<Target>>,
+    /// The deployments of each model.
+    deployments: HashMap<&'static str, Pool>,
+    /// Tried, in order, after the model of a call (unless the call sets
+    /// its own).
+    fallbacks: Vec<&'static ModelInfo>,
     engine: Engine,
 }
 
@@ -131,18 +137,114 @@ impl MultiAIClient {
             .build()
     }
 
-    /// The provider of a model's deployment, if any.
+    /// The provider of a model's first deployment, if any.
     pub fn deployment(&self, model: impl ModelId) -> Option<&'static str> {
         self.inner
             .deployments
             .get(model.info().name)
-            .map(|target| target.resolved.provider.name)
+            .map(|pool| pool.first().resolved.provider.name)
     }
 
-    /// The deployment of a model, checked for an operation: resolve and
-    /// check, before anything is built or sent.
+    /// The labels of a model's deployments, in the order they were added,
+    /// and whether each may be called now (not resting, key not refused).
+    ///
+    /// ```
+    /// use llmax::{Deployment, Model, MultiAIClient, Provider};
+    ///
+    /// let client = MultiAIClient::new([
+    ///     Deployment::new(Model::Gpt4o, Provider::Mock).label("sweden"),
+    ///     Deployment::new(Model::Gpt4o, Provider::Mock).label("france"),
+    /// ])?;
+    /// assert_eq!(
+    ///     client.deployments(Model::Gpt4o),
+    ///     vec![("sweden".to_owned(), true), ("france".to_owned(), true)]
+    /// );
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn deployments(&self, model: impl ModelId) -> Vec<(String, bool)> {
+        self.inner
+            .deployments
+            .get(model.info().name)
+            .map(|pool| {
+                pool.members
+                    .iter()
+                    .map(|target| (target.label.to_string(), target.health.is_available()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The deployments of a model, checked for an operation (resolve and
+    /// check, before anything is built or sent), then those of the
+    /// fallback models of the same kind: `fallbacks` if the call sets
+    /// them, else the client's.
+    fn route(
+        &self,
+        model: &'static ModelInfo,
+        operation: Operation,
+        fallbacks: Option<&[&'static ModelInfo]>,
+    ) -> Result<Route<'_>> {
+        let primary = self.pool(model)?;
+        // One deployment that serves the operation is enough; the others
+        // are checked when picked (the engine builds the body for the
+        // first, and refuses the call if none serves it).
+        let fallbacks = fallbacks.unwrap_or(&self.inner.fallbacks);
+        let mut pools: Vec<&Pool> = Vec::new();
+        for fallback in fallbacks {
+            if fallback.name == model.name || fallback.kind != operation.kind() {
+                continue;
+            }
+            let pool = self.pool(fallback)?;
+            if !pools.iter().any(|known| std::ptr::eq(*known, pool)) {
+                pools.push(pool);
+            }
+        }
+        Ok(Route {
+            primary,
+            fallbacks: pools,
+        })
+    }
+
+    /// The first deployment of a model that serves an operation (what a
+    /// call's request is shaped for before it is sent).
     fn target(&self, model: &'static ModelInfo, operation: Operation) -> Result<&Arc<Target>> {
-        let target = self.inner.deployments.get(model.name).ok_or_else(|| {
+        let pool = self.pool(model)?;
+        let mut refused = None;
+        for target in &pool.members {
+            match target.check(operation) {
+                Ok(()) => return Ok(target),
+                Err(error) => {
+                    refused.get_or_insert(error);
+                }
+            }
+        }
+        // A pool is never empty: `refused` is set here.
+        Err(refused.unwrap_or(Error::NoDeployment {
+            model: model.name,
+            deployed: String::new(),
+        }))
+    }
+
+    /// Typed calls shape their request for the protocol of `target` (its
+    /// dialect of structured output): their fallbacks keep to models whose
+    /// first deployment speaks it.
+    fn keep_same_protocol_fallbacks(&self, target: &Target, options: &mut CallOptions) {
+        let fallbacks = options.fallback.as_deref().unwrap_or(&self.inner.fallbacks);
+        let kept: Vec<&'static ModelInfo> = fallbacks
+            .iter()
+            .copied()
+            .filter(|model| {
+                self.inner
+                    .deployments
+                    .get(model.name)
+                    .is_some_and(|pool| pool.first().adapter == target.adapter)
+            })
+            .collect();
+        options.fallback = Some(kept);
+    }
+
+    fn pool(&self, model: &'static ModelInfo) -> Result<&Pool> {
+        self.inner.deployments.get(model.name).ok_or_else(|| {
             let mut deployed: Vec<&str> = self.inner.deployments.keys().copied().collect();
             deployed.sort_unstable();
             Error::NoDeployment {
@@ -153,8 +255,6 @@ impl MultiAIClient {
                     deployed.join(", ")
                 },
             }
-        })?;
-        target.check(operation)?;
-        Ok(target)
+        })
     }
 }

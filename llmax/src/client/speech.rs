@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::options::CallOptions;
 use crate::protocol::Operation;
 use crate::response::Usage;
+use crate::routing::Route;
 use crate::speech::{Speech, SpeechFormat, SpeechOptions};
 use crate::stream::SpeechStream;
 use crate::transport::RequestBody;
@@ -126,25 +127,19 @@ impl MultiAIClient {
         })
     }
 
-    /// What both shapes of the call do first: check the deployment, build
-    /// the body, count the characters.
+    /// What both shapes of the call do first: check the deployments, count
+    /// the characters.
     fn speech_request(
         &self,
         text: &str,
         model: &'static ModelInfo,
         options: &SpeechOptions,
-        format: SpeechFormat,
-    ) -> Result<(&Target, RequestBody, Usage, CallOptions)> {
-        let target = self.target(model, Operation::Speech)?;
-        let body = crate::protocol::openai::speech::body(&target.resolved, text, options, format)?;
+    ) -> Result<(Route<'_>, Usage, CallOptions)> {
+        let call_options = options.call_options();
+        let route = self.route(model, Operation::Speech, call_options.fallback.as_deref())?;
         let characters = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
         let usage = Usage::default().with_characters(characters);
-        Ok((
-            target,
-            RequestBody::Json(Bytes::from(body)),
-            usage,
-            options.call_options(),
-        ))
+        Ok((route, usage, call_options))
     }
 
     /// One call for the whole audio.
@@ -157,22 +152,23 @@ impl MultiAIClient {
         name: &'static str,
     ) -> Result<Speech> {
         let format = options.format.unwrap_or_default();
-        let (target, body, usage, call_options) =
-            self.speech_request(text, model, options, format)?;
-        let provider = target.resolved.provider.name;
+        let (route, usage, call_options) = self.speech_request(text, model, options)?;
+        let body = |target: &Target| speech_body(target, text, options, format);
         let exchange = Exchange {
-            target,
+            route,
             operation: Operation::Speech,
-            body,
+            body: &body,
             options: &call_options,
             name,
+            prompt: None,
         };
         let decoded = self
             .inner
             .engine
-            .whole(http, exchange, |body| {
+            .whole(http, exchange, |target, body| {
                 // The reply is the audio; an empty one is no answer.
                 if body.is_empty() {
+                    let provider = target.resolved.provider.name;
                     return Err(Error::decode(provider, "the reply has no audio", body));
                 }
                 Ok((Bytes::copy_from_slice(body), usage))
@@ -184,8 +180,8 @@ impl MultiAIClient {
             usage: decoded.usage,
             cost: decoded.cost,
             latency: decoded.latency,
-            catalog_model: model.name,
-            provider,
+            catalog_model: decoded.target.resolved.model.name,
+            provider: decoded.target.resolved.provider.name,
         })
     }
 
@@ -197,19 +193,31 @@ impl MultiAIClient {
         options: &SpeechOptions,
     ) -> Result<SpeechStream> {
         let format = options.format.unwrap_or_default();
-        let (target, body, usage, call_options) =
-            self.speech_request(text, model, options, format)?;
+        let (route, usage, call_options) = self.speech_request(text, model, options)?;
+        let body = |target: &Target| speech_body(target, text, options, format);
         let exchange = Exchange {
-            target,
+            route,
             operation: Operation::Speech,
-            body,
+            body: &body,
             options: &call_options,
             name: "astream_speech",
+            prompt: None,
         };
         let engine = &self.inner.engine;
         let bytes = engine.bytes(&engine.http, exchange, usage).await?;
         Ok(SpeechStream::new(bytes))
     }
+}
+
+/// A speech request body for `target`.
+fn speech_body(
+    target: &Target,
+    text: &str,
+    options: &SpeechOptions,
+    format: SpeechFormat,
+) -> Result<RequestBody> {
+    let body = crate::protocol::openai::speech::body(&target.resolved, text, options, format)?;
+    Ok(RequestBody::Json(Bytes::from(body)))
 }
 
 /// A text-to-speech call being set up: set options, then `.await` it for

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::MultiAIClient;
 use crate::audio::{Audio, Transcription, TranscriptionFormat, TranscriptionOptions};
 use crate::catalog::{ModelId, ModelInfo, Price, Usd};
-use crate::engine::Exchange;
+use crate::engine::{Exchange, Target};
 use crate::error::Result;
 use crate::protocol::Operation;
 use crate::transport::RequestBody;
@@ -102,26 +102,40 @@ impl MultiAIClient {
         options: &TranscriptionOptions,
         name: &'static str,
     ) -> Result<Transcription> {
-        let target = self.target(model, Operation::Transcription)?;
-        let resolved = &target.resolved;
+        let call_options = options.call_options();
+        let route = self.route(
+            model,
+            Operation::Transcription,
+            call_options.fallback.as_deref(),
+        )?;
+        let first = self.target(model, Operation::Transcription)?;
         let format = options
             .response_format
-            .unwrap_or_else(|| default_format(&resolved.price));
+            .unwrap_or_else(|| default_format(&first.resolved.price));
         let probe = audio.probe().await?;
-        let form = crate::protocol::openai::audio::form(resolved, audio, probe, options, format)?;
-        let call_options = options.call_options();
+        let body = |target: &Target| {
+            let form = crate::protocol::openai::audio::form(
+                &target.resolved,
+                audio,
+                probe,
+                options,
+                format,
+            )?;
+            Ok(RequestBody::Multipart(Arc::new(form)))
+        };
         let exchange = Exchange {
-            target,
+            route,
             operation: Operation::Transcription,
-            body: RequestBody::Multipart(Arc::new(form)),
+            body: &body,
             options: &call_options,
             name,
+            prompt: None,
         };
-        let provider = resolved.provider.name;
         let decoded = self
             .inner
             .engine
-            .whole(http, exchange, |body| {
+            .whole(http, exchange, |target, body| {
+                let provider = target.resolved.provider.name;
                 let (heard, mut usage) =
                     crate::protocol::openai::audio::parse(provider, body, format)?;
                 if usage.is_empty() {
@@ -152,8 +166,8 @@ impl MultiAIClient {
             usage: decoded.usage,
             cost: decoded.cost,
             latency: decoded.latency,
-            catalog_model: model.name,
-            provider,
+            catalog_model: decoded.target.resolved.model.name,
+            provider: decoded.target.resolved.provider.name,
         })
     }
 }
