@@ -210,7 +210,7 @@ struct Case {
 
 fn case<T>(samples: Vec<T>) -> Case
 where
-    T: LlmSchema + Serialize + PartialEq + std::fmt::Debug,
+    T: LlmSchema + schemars::JsonSchema + Serialize + PartialEq + std::fmt::Debug,
 {
     let samples = samples
         .into_iter()
