@@ -20,7 +20,8 @@
 //! and types that derive `schemars::JsonSchema`).
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Field, Fields, Meta};
 
 /// The hidden function `__llmax_json_schema(generator) -> Schema` that
@@ -84,6 +85,11 @@ fn fields(fields: &Fields, owner: &str, helpers: &mut Vec<TokenStream>) -> Token
         } else {
             let helper = format_ident!("__llmax_field_{}", helpers.len());
             let name = helper.to_string();
+            // Spanned on the field's type: a type with no schema is
+            // reported there.
+            let probe = quote_spanned! {ty.span()=>
+                (&::llmax::__private::Probe::<#ty>::new()).llmax_schema(generator)
+            };
             helpers.push(quote! {
                 #[allow(non_camel_case_types)]
                 struct #helper;
@@ -104,7 +110,7 @@ fn fields(fields: &Fields, owner: &str, helpers: &mut Vec<TokenStream>) -> Token
                     ) -> ::llmax::__private::schemars::Schema {
                         #[allow(unused_imports)]
                         use ::llmax::__private::{SchemaViaJsonSchema as _, SchemaViaLlm as _};
-                        (&::llmax::__private::Probe::<#ty>::new()).llmax_schema(generator)
+                        #probe
                     }
                 }
             });
