@@ -7,7 +7,7 @@
 //! use llmax::{Deployment, Message, Model, MultiAIClient, Provider, Toolbox};
 //!
 //! /// Current weather in a city.
-//! #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+//! #[derive(llmax::LlmSchema, serde::Deserialize)]
 //! struct Weather {
 //!     /// The city, e.g. "Paris".
 //!     city: String,
