@@ -532,3 +532,38 @@ fn tool_call_arguments_from_hand_made_chunks() {
     );
     assert!(calls.partial_arguments::<WeatherArgs>(5).is_none());
 }
+
+// ---------------------------------------------------------------------------
+// A field whose type has no schema of its own.
+
+/// A date as text, with no schema (as a type from a crate llmax's schemars
+/// has no feature for).
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(transparent)]
+struct Day(String);
+
+/// `#[schemars(with = "...")]` gives it one, with no `schemars` derive on
+/// the type: the attribute is `LlmSchema`'s too.
+#[derive(Debug, PartialEq, Deserialize, llmax::LlmSchema)]
+struct Meeting {
+    /// ISO 8601.
+    #[schemars(with = "String")]
+    day: Day,
+}
+
+#[test]
+fn a_field_type_without_schema_takes_schemars_with() {
+    use llmax::LlmSchema;
+    assert_eq!(
+        Meeting::llm_schema()["properties"]["day"],
+        json!({"type": "string", "description": "ISO 8601."})
+    );
+    let mut meeting = PartialValue::<Meeting>::new();
+    meeting.push(r#"{"day": "2026-12-0"#);
+    assert_eq!(meeting.get().unwrap().day, None, "there once complete");
+    meeting.push(r#"1"}"#);
+    assert_eq!(
+        meeting.get().unwrap().day.as_deref(),
+        Some(&Day("2026-12-01".into()))
+    );
+}

@@ -475,8 +475,17 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
         let runtime = runtime(config.multi_thread)?;
         let client = crate::workloads::llmax_client(&base);
         let messages: Arc<[llmax::Message]> = crate::workloads::llmax_messages().into();
-        for &(n, in_flight) in &config.streamed_shapes {
-            let chunks = config.stream_chunks;
+        // The shapes of workload 3, and the first with answers 8 times as
+        // long: the cost per chunk must stay flat as answers grow.
+        let mut shapes: Vec<(usize, usize, usize)> = config
+            .streamed_shapes
+            .iter()
+            .map(|&(n, in_flight)| (n, in_flight, config.stream_chunks))
+            .collect();
+        if let Some(&(n, in_flight)) = config.streamed_shapes.first() {
+            shapes.push(((n / 8).max(1), in_flight, config.stream_chunks * 8));
+        }
+        for (n, in_flight, chunks) in shapes {
             let label = format!(
                 "8. typed / plain streaming: {n} JSON streams × {chunks} chunks, {in_flight} in flight, OpenAI"
             );

@@ -121,7 +121,7 @@ pub fn model(input: TokenStream) -> TokenStream {
 /// mode cannot express (tuple or unit structs, maps, `serde_json::Value`,
 /// tuples, a type containing itself, generics) is a compile error. See
 /// `llmax::LlmSchema`.
-#[proc_macro_derive(LlmSchema, attributes(llm))]
+#[proc_macro_derive(LlmSchema, attributes(llm, schemars))]
 pub fn derive_llm_schema(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     llm_schema::derive(&input).into()

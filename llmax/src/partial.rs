@@ -559,10 +559,8 @@ impl PartialJson {
 fn valid_prefix(bytes: &[u8]) -> &str {
     match std::str::from_utf8(bytes) {
         Ok(text) => text,
-        Err(error) => {
-            // SAFETY-free: `valid_up_to` bytes are valid by definition.
-            std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default()
-        }
+        // The bytes up to `valid_up_to` are valid UTF-8 by definition.
+        Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default(),
     }
 }
 

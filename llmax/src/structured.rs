@@ -171,8 +171,9 @@ where
 /// let mut joke = PartialValue::<Joke>::new();
 /// assert!(joke.push(r#"{"setup": "Why do"#));
 /// assert_eq!(joke.get().and_then(|j| j.setup.as_deref()), Some("Why do"));
+/// assert!(joke.push(r#"es", "#));
 /// assert!(!joke.push("  ")); // nothing changed
-/// joke.push(r#"", "rating": 7}"#);
+/// joke.push(r#""rating": 7}"#);
 /// assert_eq!(joke.get().and_then(|j| j.rating), Some(7));
 /// ```
 pub struct PartialValue<T: LlmSchema> {
