@@ -194,6 +194,59 @@ struct ViaReexport {
     id: u64,
 }
 
+/// A recipe. It and every type in it derive `LlmSchema` alone (no
+/// `schemars::JsonSchema`): nested structs, enums, arrays, a flattened struct.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+#[serde(rename_all = "camelCase")]
+struct Recipe {
+    /// The dish.
+    title: String,
+    servings: Option<u8>,
+    ingredients: Vec<Ingredient>,
+    /// First and last step.
+    key_steps: [Step; 2],
+    diet: Option<Diet>,
+    #[serde(flatten)]
+    source: Source,
+    #[serde(skip)]
+    cached: bool,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+struct Ingredient {
+    name: String,
+    /// Grams, if weighed.
+    grams: Option<f32>,
+}
+
+/// One step.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Step {
+    /// Stir it all.
+    Mix {
+        minutes: u32,
+    },
+    Bake {
+        minutes: u32,
+        celsius: u16,
+    },
+    Rest,
+}
+
+/// Who can eat it.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+enum Diet {
+    Vegan,
+    Vegetarian,
+    Any,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+struct Source {
+    author: String,
+}
+
 // ---------------------------------------------------------------------------
 // One entry per type, with sample values.
 
@@ -212,6 +265,17 @@ fn case<T>(samples: Vec<T>) -> Case
 where
     T: LlmSchema + schemars::JsonSchema + Serialize + PartialEq + std::fmt::Debug,
 {
+    Case {
+        uncached: strict_schema::<T>(),
+        ..llm_case(samples)
+    }
+}
+
+/// A type with no `JsonSchema` of its own: the derive's schema only.
+fn llm_case<T>(samples: Vec<T>) -> Case
+where
+    T: LlmSchema + Serialize + PartialEq + std::fmt::Debug,
+{
     let samples = samples
         .into_iter()
         .map(|sample| {
@@ -225,7 +289,7 @@ where
         name: T::llm_name(),
         description: T::llm_description(),
         schema: T::llm_schema(),
-        uncached: strict_schema::<T>(),
+        uncached: T::llm_schema(),
         samples,
     }
 }
@@ -342,6 +406,43 @@ fn cases() -> Vec<Case> {
             },
         ]),
         case(vec![Ping {}]),
+        llm_case(vec![
+            Recipe {
+                title: "Pain".into(),
+                servings: Some(4),
+                ingredients: vec![
+                    Ingredient {
+                        name: "farine".into(),
+                        grams: Some(500.0),
+                    },
+                    Ingredient {
+                        name: "sel".into(),
+                        grams: None,
+                    },
+                ],
+                key_steps: [
+                    Step::Mix { minutes: 10 },
+                    Step::Bake {
+                        minutes: 35,
+                        celsius: 230,
+                    },
+                ],
+                diet: Some(Diet::Vegan),
+                source: Source {
+                    author: "Ma grand-mère".into(),
+                },
+                cached: false,
+            },
+            Recipe {
+                title: "Eau".into(),
+                servings: None,
+                ingredients: vec![],
+                key_steps: [Step::Rest, Step::Rest],
+                diet: None,
+                source: Source { author: "".into() },
+                cached: false,
+            },
+        ]),
     ]
 }
 
