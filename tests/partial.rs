@@ -567,3 +567,56 @@ fn a_field_type_without_schema_takes_schemars_with() {
         Some(&Day("2026-12-01".into()))
     );
 }
+
+// ---------------------------------------------------------------------------
+// Nested types followed field by field.
+
+/// `#[llm(partial)]`: the nested `Joke`s stream field by field, with their
+/// own partial type, instead of appearing once complete.
+#[derive(Debug, PartialEq, Deserialize, llmax::LlmSchema)]
+struct Book {
+    #[llm(partial)]
+    jokes: Vec<Joke>,
+    #[llm(partial)]
+    best: Option<Box<Joke>>,
+    /// Without the attribute: there once complete.
+    worst: Option<Joke>,
+}
+
+#[test]
+fn nested_types_marked_partial_stream_field_by_field() {
+    let mut book = PartialValue::<Book>::new();
+    book.push(r#"{"jokes": [{"setup": "Kno"#);
+    let partial = book.get().unwrap();
+    let jokes = partial.jokes.as_ref().unwrap();
+    assert_eq!(jokes.len(), 1);
+    assert_eq!(jokes[0].setup.as_deref(), Some("Kno"));
+    assert_eq!(jokes[0].punchline, None);
+    book.push(r#"ck", "punchline": "Who?", "rating": 3}, {"setup": "Why"#);
+    let jokes = book.get().unwrap().jokes.clone().unwrap();
+    assert_eq!(jokes.len(), 2);
+    assert_eq!(
+        (jokes[0].punchline.as_deref(), jokes[0].rating),
+        (Some("Who?"), Some(3))
+    );
+    assert_eq!(jokes[1].setup.as_deref(), Some("Why"));
+    book.push(r#"", "punchline": "", "rating": null}], "best": {"setup": "B"#);
+    assert_eq!(
+        book.get()
+            .unwrap()
+            .best
+            .as_ref()
+            .and_then(|b| b.setup.as_deref()),
+        Some("B")
+    );
+    book.push(r#"", "punchline": "P", "rating": 9}, "worst": {"setup": "W", "punchline": "#);
+    assert_eq!(
+        book.get().unwrap().worst,
+        None,
+        "not marked: there once complete"
+    );
+    book.push(r#""Q", "rating": null}}"#);
+    let done = book.get().unwrap();
+    assert_eq!(done.best.as_ref().and_then(|b| b.rating), Some(9));
+    assert_eq!(done.worst.as_ref().map(|w| w.punchline.as_str()), Some("Q"));
+}

@@ -18,7 +18,12 @@
 //! - `Option`s ([`Opt`]) are `None` until a value, and stay `None` on `null`;
 //! - numbers, booleans ([`Scalar`]) and every other type ([`Whole`]: enums,
 //!   nested structs, dates...) appear once their value is complete, parsed
-//!   by serde as the final value will be.
+//!   by serde as the final value will be;
+//! - a field marked `#[llm(partial)]`, whose type (or the type inside its
+//!   `Vec`, `Option`, `Box`) is a struct deriving `LlmSchema`, follows that
+//!   struct's own partial type instead: its fields fill in one by one. A
+//!   derive reads names, not traits, so it cannot tell such a struct from
+//!   a type that only has a `JsonSchema` impl: the attribute says it.
 //!
 //! ```
 //! use llmax::partial::{Event, PartialJson};

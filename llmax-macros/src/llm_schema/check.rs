@@ -80,11 +80,14 @@ pub fn check(input: &DeriveInput, container: &Container, errors: &mut Errors) {
 fn check_fields<'a>(fields: impl Iterator<Item = &'a Field>, owner: &Ident, errors: &mut Errors) {
     for field in fields {
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("llm")) {
-            errors.at(
-                attr,
-                "#[llm(...)] goes on the type; a field's description is its doc \
-                 comment, its name is set with #[serde(rename = \"...\")]",
-            );
+            if !is_partial(attr) {
+                errors.at(
+                    attr,
+                    "#[llm(...)] goes on the type; a field's description is its doc \
+                     comment, its name is set with #[serde(rename = \"...\")] (on a field, \
+                     only #[llm(partial)] is accepted: see `llmax::partial`)",
+                );
+            }
         }
         match field_schema(&field.attrs) {
             FieldSchema::OfType => check_type(&field.ty, &field.ty, owner, errors),
@@ -95,6 +98,12 @@ fn check_fields<'a>(fields: impl Iterator<Item = &'a Field>, owner: &Ident, erro
             FieldSchema::Skipped | FieldSchema::Custom => {}
         }
     }
+}
+
+/// `#[llm(partial)]`, exactly.
+pub fn is_partial(attr: &syn::Attribute) -> bool {
+    attr.parse_args::<Ident>()
+        .is_ok_and(|ident| ident == "partial")
 }
 
 /// Checks `ty`, found in the type `field` of a field of `owner`, and the
@@ -335,6 +344,8 @@ mod tests {
             struct S {
                 #[llm(name = "x")]
                 a: u8,
+                #[llm(partial)]
+                b: Vec<Joke>,
             }
         };
         let messages = messages(input);

@@ -130,9 +130,19 @@ fn apply_rule(rule: &str, field: &str) -> String {
     }
 }
 
-/// The kind of a field of type `ty`, `in_list` if it is a list's element.
-fn kind(ty: &Type, in_list: bool) -> TokenStream {
+/// The kind of a field of type `ty`, `in_list` if it is a list's element;
+/// `nested` (`#[llm(partial)]`) if a type the derive does not know derives
+/// `LlmSchema`, so that its own partial type follows it.
+fn kind(ty: &Type, in_list: bool, nested: bool) -> TokenStream {
     let p = quote!(::llmax::partial);
+    let kind = |ty: &Type, in_list: bool| kind(ty, in_list, nested);
+    let other = |ty: &Type| {
+        if nested {
+            quote!(<#ty as ::llmax::LlmSchema>::Partial)
+        } else {
+            quote!(#p::Whole<#ty>)
+        }
+    };
     match ty {
         Type::Group(inner) => kind(&inner.elem, in_list),
         Type::Paren(inner) => kind(&inner.elem, in_list),
@@ -142,7 +152,7 @@ fn kind(ty: &Type, in_list: bool) -> TokenStream {
         }
         Type::Path(path) if path.qself.is_none() => {
             let Some(last) = path.path.segments.last() else {
-                return quote!(#p::Whole<#ty>);
+                return other(ty);
             };
             let argument = match &last.arguments {
                 PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
@@ -172,7 +182,7 @@ fn kind(ty: &Type, in_list: bool) -> TokenStream {
                     | "i128" | "isize" | "f32" | "f64" | "bool" | "char",
                     None,
                 ) => quote!(#p::Scalar<#ty>),
-                _ => quote!(#p::Whole<#ty>),
+                _ => other(ty),
             }
         }
         _ => quote!(#p::Whole<#ty>),
@@ -219,7 +229,11 @@ pub fn partial_type<'a>(
                 let ty = &field.ty;
                 quote!(#p::Whole<#ty>)
             } else {
-                kind(&field.ty, false)
+                let nested = field
+                    .attrs
+                    .iter()
+                    .any(|a| a.path().is_ident("llm") && super::check::is_partial(a));
+                kind(&field.ty, false, nested)
             };
             Some(PartialField {
                 ident,
@@ -367,7 +381,7 @@ mod tests {
 
     #[test]
     fn kinds_follow_type_names() {
-        let k = |ty: Type| kind(&ty, false).to_string().replace(' ', "");
+        let k = |ty: Type| kind(&ty, false, false).to_string().replace(' ', "");
         assert_eq!(k(syn::parse_quote!(String)), "::llmax::partial::Text");
         assert_eq!(
             k(syn::parse_quote!(Option<Vec<Option<u8>>>)),

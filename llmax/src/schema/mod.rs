@@ -93,7 +93,10 @@ use serde_json::{Map, Value};
 ///   attribute of this derive too, so it needs no schemars dependency. A
 ///   field type that has neither is a compile error on that field.
 /// - It generates the type's [`Partial`](Self::Partial), the value so far
-///   while it streams ([`TypedEvent::Partial`](crate::TypedEvent)).
+///   while it streams ([`TypedEvent::Partial`](crate::TypedEvent)); a field
+///   whose nested struct derives `LlmSchema` streams field by field with
+///   `#[llm(partial)]` (see [`crate::partial`]), else it appears once
+///   complete.
 ///
 /// What strict mode cannot express is a compile error on the offending
 /// field or attribute:
