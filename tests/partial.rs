@@ -620,3 +620,55 @@ fn nested_types_marked_partial_stream_field_by_field() {
     assert_eq!(done.best.as_ref().and_then(|b| b.rating), Some(9));
     assert_eq!(done.worst.as_ref().map(|w| w.punchline.as_str()), Some("Q"));
 }
+
+/// The recorded Anthropic tool is named `json`.
+#[derive(Debug, PartialEq, Deserialize, llmax::LlmSchema)]
+#[llm(name = "json")]
+struct JsonTool {
+    elements: Vec<Element>,
+}
+
+#[tokio::test]
+async fn recorded_anthropic_tool_call_arguments_are_typed_while_they_arrive() {
+    let lines = fixture_lines("anthropic/anthropic-json-tool.1.chunks.txt");
+    let body = sse_anthropic(&lines, Framing::Lf);
+    // Whole events, and every byte on its own.
+    for split in [body.len(), 1] {
+        let server = RawServer::start(vec![Reply::sse_split(&body, split)]).await;
+        let client = MultiAIClient::new([Deployment::new(
+            Model::Claude4_5Sonnet,
+            Provider::Anthropic,
+        )
+        .endpoint(&server.url)
+        .api_key("k")])
+        .unwrap();
+        let mut stream = client
+            .astream(&ask(), Model::Claude4_5Sonnet)
+            .tools([Tool::of::<JsonTool>()])
+            .await
+            .unwrap();
+        let mut calls = ToolCallCollector::default();
+        let mut counts = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            calls.push(&chunk.unwrap());
+            if let Some(args) = calls.partial_arguments::<JsonTool>(0) {
+                counts.push(args.elements.as_ref().map_or(0, Vec::len));
+            }
+        }
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+        let last = calls.partial_arguments::<JsonTool>(0).unwrap().clone();
+        let whole: JsonTool = calls.finish()[0].arguments_as("claude").unwrap();
+        let elements: Vec<&Element> = last
+            .elements
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|e| &**e)
+            .collect();
+        assert_eq!(
+            elements,
+            whole.elements.iter().collect::<Vec<_>>(),
+            "split {split}"
+        );
+    }
+}
