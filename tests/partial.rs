@@ -672,3 +672,48 @@ async fn recorded_anthropic_tool_call_arguments_are_typed_while_they_arrive() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// chrono, uuid and url fields (llmax's features of those names).
+
+/// An appointment: types of other crates, with no attribute.
+#[derive(Debug, PartialEq, Deserialize, llmax::LlmSchema)]
+struct Appointment {
+    at: chrono::DateTime<chrono::Utc>,
+    day: chrono::NaiveDate,
+    id: uuid::Uuid,
+    link: Option<url::Url>,
+}
+
+#[test]
+fn chrono_uuid_and_url_fields_with_the_features() {
+    use llmax::LlmSchema;
+    let schema = Appointment::llm_schema();
+    for field in ["at", "day", "id"] {
+        // Strings; `format` is removed, as providers each accept other lists.
+        assert_eq!(
+            schema["properties"][field],
+            json!({"type": "string"}),
+            "{field}"
+        );
+    }
+    assert_eq!(
+        schema["properties"]["link"],
+        json!({"type": ["string", "null"]})
+    );
+    let text = r#"{"at": "2026-12-01T08:30:00Z", "day": "2026-12-01", "id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "link": "https://example.com/a"}"#;
+    let mut value = PartialValue::<Appointment>::new();
+    value.push(&text[..20]);
+    assert_eq!(
+        value.get().unwrap().at,
+        None,
+        "a date is there once complete"
+    );
+    value.push(&text[20..]);
+    let partial = value.get().unwrap();
+    let whole: Appointment = serde_json::from_str(text).unwrap();
+    assert_eq!(partial.at.as_deref(), Some(&whole.at));
+    assert_eq!(partial.day.as_deref(), Some(&whole.day));
+    assert_eq!(partial.id.as_deref(), Some(&whole.id));
+    assert_eq!(partial.link.as_deref(), whole.link.as_ref());
+}

@@ -86,12 +86,12 @@ use serde_json::{Map, Value};
 ///   declaration that carries only doc comments, `#[serde]` and
 ///   `#[schemars]` attributes; see `llmax-macros` for why. A type that also
 ///   derives `schemars::JsonSchema` itself keeps it: the two do not clash.
-/// - A field whose type has no schema (one from another crate, such as
-///   `chrono::NaiveDate`, `uuid::Uuid` or `url::Url`: llmax's schemars is
-///   built without those features, to keep its dependencies lean) is given
-///   one with `#[schemars(with = "String")]`; `#[schemars(...)]` is an
-///   attribute of this derive too, so it needs no schemars dependency. A
-///   field type that has neither is a compile error on that field.
+/// - Fields of `chrono`, `uuid` and `url` types have their schemas with
+///   llmax's features of those names (off by default, to keep the build
+///   lean). A field whose type has no schema is given one with
+///   `#[schemars(with = "String")]`; `#[schemars(...)]` is an attribute of
+///   this derive too, so it needs no schemars dependency. A field type that
+///   has neither is a compile error on that field.
 /// - It generates the type's [`Partial`](Self::Partial), the value so far
 ///   while it streams ([`TypedEvent::Partial`](crate::TypedEvent)); a field
 ///   whose nested struct derives `LlmSchema` streams field by field with
