@@ -717,3 +717,23 @@ fn chrono_uuid_and_url_fields_with_the_features() {
     assert_eq!(partial.id.as_deref(), Some(&whole.id));
     assert_eq!(partial.link.as_deref(), whole.link.as_ref());
 }
+
+/// Field names that are keywords, or the names the generated code uses.
+#[derive(Debug, PartialEq, Deserialize, llmax::LlmSchema)]
+struct Awkward {
+    r#type: String,
+    this: u8,
+    key: Option<String>,
+    event: Vec<u8>,
+}
+
+#[test]
+fn awkward_field_names() {
+    let mut value = PartialValue::<Awkward>::new();
+    value.push(r#"{"type": "a", "this": 1, "key": "k", "event": [2, 3]}"#);
+    let partial = value.get().unwrap();
+    assert_eq!(partial.r#type.as_deref(), Some("a"));
+    assert_eq!((partial.this, partial.key.as_deref()), (Some(1), Some("k")));
+    assert_eq!(partial.event.as_deref(), Some(&[2, 3][..]));
+    assert!(format!("{partial:?}").contains("type: Some(\"a\")"));
+}
