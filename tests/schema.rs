@@ -10,8 +10,8 @@
 //! - be valid JSON Schema (against the 2020-12 meta-schema), and accept the
 //!   serialized values of its type;
 //! - be accepted as a `response_format` and as tool parameters by the
-//!   providers' OpenAPI specs in the Prism mocks (with
-//!   `LLMAX_CONFORMANCE=1`, see tests/conformance.rs).
+//!   providers' OpenAPI specs in the Prism mocks, OpenAI's, Anthropic's and
+//!   Gemini's (with `LLMAX_CONFORMANCE=1`, see tests/conformance.rs).
 //!
 //! The compile errors of the derive are trybuild cases: `tests/ui/schema_*.rs`.
 
@@ -822,6 +822,43 @@ async fn the_openai_spec_accepts_strict_schemas_as_response_format_and_tools() {
             verdicts.iter().all(|v| !v.accepted()),
             "{spec} must refuse a string `strict` and a numeric tool name: {verdicts:#?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_gemini_spec_accepts_strict_schemas_as_response_schemas_and_tools() {
+    if !enabled() {
+        return;
+    }
+    let messages = [Message::user("Extract it.")];
+    for (port, spec) in [(4013, "gemini.json"), (4015, "gemini.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client =
+            MultiAIClient::new([Deployment::new(Model::Gemini3ProPreview, Provider::Gemini)
+                .endpoint(format!("{}/v1beta", proxy.url))
+                .api_key("g-test")])
+            .expect("client");
+        let cases = cases();
+        for case in &cases {
+            let _ = client
+                .ainvoke(&messages, Model::Gemini3ProPreview)
+                .response_format(response_format(case))
+                .await;
+            let _ = client
+                .ainvoke(&messages, Model::Gemini3ProPreview)
+                .tools([tool(case)])
+                .await;
+        }
+        let verdicts = proxy.take();
+        assert_verdicts(&verdicts, cases.len() * 2, spec);
+        for (verdict, case) in verdicts.chunks(2).zip(&cases) {
+            let body: Value = serde_json::from_str(&verdict[0].body).expect("JSON body");
+            assert_eq!(
+                body["generationConfig"]["responseJsonSchema"], case.schema,
+                "{spec}: {}",
+                case.name
+            );
+        }
     }
 }
 

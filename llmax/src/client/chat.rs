@@ -419,6 +419,8 @@ impl<'a, Kind> Call<'a, Kind> {
         operation(operation: impl Into<String>);
         /// Places prompt-cache breakpoints (Anthropic).
         prompt_cache(prompt_cache: crate::options::PromptCache);
+        /// How much the model thinks before it answers (Gemini).
+        thinking(thinking: crate::options::Thinking);
         /// Stop sequences.
         stop(stop: impl IntoIterator<Item = S>) <S: Into<String>>;
         /// Any other API field, passed through untouched, in the provider's
