@@ -1,4 +1,4 @@
-//! A typed reply and a tool loop.
+//! A typed reply, the same reply streamed as partial values, and a tool loop.
 //!
 //! ```bash
 //! cargo run --example structured
@@ -8,10 +8,13 @@
 //! network, no key), which answers with values that follow the schema and
 //! calls the tools it is given. With `OPENAI_API_KEY` set it calls OpenAI.
 
-use llmax::{Deployment, LlmSchema, Message, Model, MultiAIClient, Provider, Toolbox};
+use futures_util::StreamExt;
+use llmax::{Deployment, LlmSchema, Message, Model, MultiAIClient, Provider, Toolbox, TypedEvent};
+
+// One derive and serde's: no schemars dependency, nested types included.
 
 /// A trip plan.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+#[derive(Debug, llmax::LlmSchema, serde::Deserialize)]
 struct Trip {
     /// Where to go.
     destination: String,
@@ -24,7 +27,7 @@ struct Trip {
 }
 
 /// A place to see.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, llmax::LlmSchema, serde::Deserialize)]
 struct Stop {
     /// Its name.
     name: String,
@@ -33,7 +36,7 @@ struct Stop {
 }
 
 /// Current weather in a city.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+#[derive(Debug, llmax::LlmSchema, serde::Deserialize)]
 struct Weather {
     /// The city, e.g. "Lyon".
     city: String,
@@ -64,7 +67,26 @@ async fn main() -> llmax::Result<()> {
     }
     println!();
 
-    // 2. A tool loop: the model calls `Weather`, llmax runs it and feeds the result back.
+    // 2. The same, streamed: the value so far after each chunk, every field
+    //    optional (`None` until it starts), strings growing as they arrive.
+    let mut stream = client.astream_typed::<Trip>(&messages, model).await?;
+    while let Some(event) = stream.next().await {
+        match event? {
+            TypedEvent::Delta(_) => {}
+            TypedEvent::Partial(trip) => println!(
+                "so far: {:?} for {:?} days, {} stops",
+                trip.destination.as_deref().unwrap_or_default(),
+                trip.days,
+                trip.stops.as_ref().map_or(0, Vec::len),
+            ),
+            TypedEvent::Done(trip) => {
+                println!("streamed: {} days in {}", trip.days, trip.destination)
+            }
+        }
+    }
+    println!();
+
+    // 3. A tool loop: the model calls `Weather`, llmax runs it and feeds the result back.
     let tools = Toolbox::new().tool(|args: Weather| async move {
         Ok::<_, std::convert::Infallible>(
             serde_json::json!({"city": args.city, "celsius": 19, "sky": "clear"}),

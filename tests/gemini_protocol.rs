@@ -1029,14 +1029,18 @@ async fn typed_streams_read_the_json_text_as_it_comes() {
         .await
         .unwrap();
     let mut pieces = Vec::new();
+    let mut partials = Vec::new();
     let mut value = None;
     while let Some(event) = stream.next().await {
         match event.unwrap() {
             llmax::TypedEvent::Delta(piece) => pieces.push(piece),
+            llmax::TypedEvent::Partial(partial) => partials.push(partial.count),
             llmax::TypedEvent::Done(answer) => value = Some(answer),
         }
     }
     assert_eq!(pieces, ["{\"cou", "nt\": 3}"]);
+    // The value so far after each piece: the object opened, then its number.
+    assert_eq!(partials, [None, Some(3)]);
     assert_eq!(value, Some(Answer { count: 3 }));
     let body: Value = server.received_requests().await.unwrap()[0]
         .body_json()

@@ -10,8 +10,8 @@
 //! - be valid JSON Schema (against the 2020-12 meta-schema), and accept the
 //!   serialized values of its type;
 //! - be accepted as a `response_format` and as tool parameters by the
-//!   providers' OpenAPI specs in the Prism mocks (with
-//!   `LLMAX_CONFORMANCE=1`, see tests/conformance.rs).
+//!   providers' OpenAPI specs in the Prism mocks, OpenAI's, Anthropic's and
+//!   Gemini's (with `LLMAX_CONFORMANCE=1`, see tests/conformance.rs).
 //!
 //! The compile errors of the derive are trybuild cases: `tests/ui/schema_*.rs`.
 
@@ -194,6 +194,59 @@ struct ViaReexport {
     id: u64,
 }
 
+/// A recipe. It and every type in it derive `LlmSchema` alone (no
+/// `schemars::JsonSchema`): nested structs, enums, arrays, a flattened struct.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+#[serde(rename_all = "camelCase")]
+struct Recipe {
+    /// The dish.
+    title: String,
+    servings: Option<u8>,
+    ingredients: Vec<Ingredient>,
+    /// First and last step.
+    key_steps: [Step; 2],
+    diet: Option<Diet>,
+    #[serde(flatten)]
+    source: Source,
+    #[serde(skip)]
+    cached: bool,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+struct Ingredient {
+    name: String,
+    /// Grams, if weighed.
+    grams: Option<f32>,
+}
+
+/// One step.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Step {
+    /// Stir it all.
+    Mix {
+        minutes: u32,
+    },
+    Bake {
+        minutes: u32,
+        celsius: u16,
+    },
+    Rest,
+}
+
+/// Who can eat it.
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+enum Diet {
+    Vegan,
+    Vegetarian,
+    Any,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize, llmax::LlmSchema)]
+struct Source {
+    author: String,
+}
+
 // ---------------------------------------------------------------------------
 // One entry per type, with sample values.
 
@@ -210,6 +263,17 @@ struct Case {
 
 fn case<T>(samples: Vec<T>) -> Case
 where
+    T: LlmSchema + schemars::JsonSchema + Serialize + PartialEq + std::fmt::Debug,
+{
+    Case {
+        uncached: strict_schema::<T>(),
+        ..llm_case(samples)
+    }
+}
+
+/// A type with no `JsonSchema` of its own: the derive's schema only.
+fn llm_case<T>(samples: Vec<T>) -> Case
+where
     T: LlmSchema + Serialize + PartialEq + std::fmt::Debug,
 {
     let samples = samples
@@ -225,7 +289,7 @@ where
         name: T::llm_name(),
         description: T::llm_description(),
         schema: T::llm_schema(),
-        uncached: strict_schema::<T>(),
+        uncached: T::llm_schema(),
         samples,
     }
 }
@@ -342,6 +406,43 @@ fn cases() -> Vec<Case> {
             },
         ]),
         case(vec![Ping {}]),
+        llm_case(vec![
+            Recipe {
+                title: "Pain".into(),
+                servings: Some(4),
+                ingredients: vec![
+                    Ingredient {
+                        name: "farine".into(),
+                        grams: Some(500.0),
+                    },
+                    Ingredient {
+                        name: "sel".into(),
+                        grams: None,
+                    },
+                ],
+                key_steps: [
+                    Step::Mix { minutes: 10 },
+                    Step::Bake {
+                        minutes: 35,
+                        celsius: 230,
+                    },
+                ],
+                diet: Some(Diet::Vegan),
+                source: Source {
+                    author: "Ma grand-mère".into(),
+                },
+                cached: false,
+            },
+            Recipe {
+                title: "Eau".into(),
+                servings: None,
+                ingredients: vec![],
+                key_steps: [Step::Rest, Step::Rest],
+                diet: None,
+                source: Source { author: "".into() },
+                cached: false,
+            },
+        ]),
     ]
 }
 
@@ -721,6 +822,43 @@ async fn the_openai_spec_accepts_strict_schemas_as_response_format_and_tools() {
             verdicts.iter().all(|v| !v.accepted()),
             "{spec} must refuse a string `strict` and a numeric tool name: {verdicts:#?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_gemini_spec_accepts_strict_schemas_as_response_schemas_and_tools() {
+    if !enabled() {
+        return;
+    }
+    let messages = [Message::user("Extract it.")];
+    for (port, spec) in [(4013, "gemini.json"), (4015, "gemini.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client =
+            MultiAIClient::new([Deployment::new(Model::Gemini3ProPreview, Provider::Gemini)
+                .endpoint(format!("{}/v1beta", proxy.url))
+                .api_key("g-test")])
+            .expect("client");
+        let cases = cases();
+        for case in &cases {
+            let _ = client
+                .ainvoke(&messages, Model::Gemini3ProPreview)
+                .response_format(response_format(case))
+                .await;
+            let _ = client
+                .ainvoke(&messages, Model::Gemini3ProPreview)
+                .tools([tool(case)])
+                .await;
+        }
+        let verdicts = proxy.take();
+        assert_verdicts(&verdicts, cases.len() * 2, spec);
+        for (verdict, case) in verdicts.chunks(2).zip(&cases) {
+            let body: Value = serde_json::from_str(&verdict[0].body).expect("JSON body");
+            assert_eq!(
+                body["generationConfig"]["responseJsonSchema"], case.schema,
+                "{spec}: {}",
+                case.name
+            );
+        }
     }
 }
 

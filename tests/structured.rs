@@ -484,6 +484,7 @@ async fn typed_streams_yield_text_then_the_value() {
     while let Some(event) = stream.next().await {
         match event.unwrap() {
             TypedEvent::Delta(piece) => text.push_str(&piece),
+            TypedEvent::Partial(_) => {}
             TypedEvent::Done(report) => value = Some(report),
         }
     }

@@ -4,7 +4,8 @@
 //! llmax-bench [all] [N...] [--rounds R] [--multi-thread] [--no-pin]
 //!                                    every workload (or only workloads N...);
 //!                                    7 is embeddings; 8 is three deployments
-//!                                    per model against one
+//!                                    per model against one; 9 typed streaming
+//!                                    (typed / plain, both llmax)
 //! llmax-bench smoke                  tiny counts, no compile workload (a test runs it)
 //! llmax-bench serve [ADDR]           the fake provider alone (default 127.0.0.1:8089)
 //! llmax-bench profile W IMPL PROTO [COUNT] [--in-flight N] [--multi-thread]
@@ -16,12 +17,14 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::compile::{CompileReport, compile};
 use crate::fixtures::{Fixtures, fixtures_dir};
 use crate::measure;
 use crate::server::{ServerProcess, serve};
+use crate::typed::json_streams;
 use crate::workloads::{
     BlockingReport, Client, Encoding, Impl, MemoryReport, Proto, Run, blocking, calls, embed_calls,
     embedding_inputs, measured, memory, streams,
@@ -99,7 +102,7 @@ impl Config {
             rounds: 11,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 5, 6, 7, 8],
+            only: vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
         }
     }
 
@@ -122,7 +125,7 @@ impl Config {
             rounds: 1,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 6, 7, 8],
+            only: vec![1, 2, 3, 4, 6, 7, 8, 9],
         }
     }
 }
@@ -519,6 +522,82 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
             )?;
             problems.append(&mut result.problems);
             rows.push(ratio_row(&label, &result, "µs CPU/call", 1.1));
+        }
+    }
+
+    if wants(9) {
+        let runtime = runtime(config.multi_thread)?;
+        let client = crate::workloads::llmax_client(&base);
+        let messages: Arc<[llmax::Message]> = crate::workloads::llmax_messages().into();
+        // The shapes of workload 3, and the first with answers 8 times as
+        // long: the cost per chunk must stay flat as answers grow.
+        let mut shapes: Vec<(usize, usize, usize)> = config
+            .streamed_shapes
+            .iter()
+            .map(|&(n, in_flight)| (n, in_flight, config.stream_chunks))
+            .collect();
+        if let Some(&(n, in_flight)) = config.streamed_shapes.first() {
+            shapes.push(((n / 8).max(1), in_flight, config.stream_chunks * 8));
+        }
+        for (n, in_flight, chunks) in shapes {
+            let label = format!(
+                "9. typed / plain streaming: {n} JSON streams × {chunks} chunks, {in_flight} in flight, OpenAI"
+            );
+            let run = |typed: bool, total: usize| {
+                let (client, messages) = (client.clone(), messages.clone());
+                measured(
+                    &runtime,
+                    total * chunks,
+                    json_streams(&client, messages, typed, total, in_flight, chunks),
+                )
+            };
+            run(true, in_flight)?;
+            run(false, in_flight)?;
+            let mut per_chunk: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+            let mut ratios = Vec::new();
+            let mut checks = Vec::new();
+            for round in 0..config.rounds {
+                let order = if round % 2 == 0 {
+                    [true, false]
+                } else {
+                    [false, true]
+                };
+                let mut this_round = [0.0; 2];
+                for typed in order {
+                    let result = run(typed, n)?;
+                    let side = usize::from(!typed);
+                    this_round[side] = result.cpu_us_per_unit();
+                    per_chunk[side].push(result.cpu_us_per_unit());
+                    checks.push(result.check);
+                    log(&format!(
+                        "{label} round {}/{}: {} {:.2} us CPU/chunk",
+                        round + 1,
+                        config.rounds,
+                        if typed { "typed" } else { "plain" },
+                        result.cpu_us_per_unit()
+                    ));
+                }
+                ratios.push(this_round[0] / this_round[1]);
+            }
+            if checks.windows(2).any(|pair| pair[0] != pair[1]) {
+                problems.push(format!(
+                    "{label}: typed and plain read differently: {checks:?}"
+                ));
+            }
+            let result = Paired {
+                llmax: median(&mut per_chunk[0]),
+                floor: median(&mut per_chunk[1]),
+                low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                high: ratios.iter().copied().fold(0.0, f64::max),
+                ratio: median(&mut ratios),
+                problems: Vec::new(),
+            };
+            rows.push(Row {
+                workload: label,
+                llmax: format!("typed {:.2} µs CPU/chunk", result.llmax),
+                floor: format!("plain {:.2} µs CPU/chunk", result.floor),
+                ..ratio_row("", &result, "", 1.3)
+            });
         }
     }
 

@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod floor;
 pub mod measure;
 pub mod server;
+pub mod typed;
 pub mod workloads;
 
 use std::path::PathBuf;

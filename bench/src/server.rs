@@ -111,6 +111,10 @@ struct BenchFields {
     bench_chunks: Option<usize>,
     #[serde(default)]
     bench_delay_ms: Option<u64>,
+    /// OpenAI only: the content pieces are those of a JSON answer
+    /// (workload 9, `typed.rs`).
+    #[serde(default)]
+    bench_json: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -182,9 +186,17 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
     if !fields.stream {
         return json(StatusCode::OK, whole.clone());
     }
+    let chunks = fields.bench_chunks.unwrap_or(frames.body.len());
+    let json_frames;
+    let frames = if fields.bench_json && protocol == Protocol::OpenAi {
+        json_frames = crate::typed::json_frames(frames, chunks);
+        &json_frames
+    } else {
+        frames
+    };
     let body = SseBody::new(
         frames,
-        fields.bench_chunks.unwrap_or(frames.body.len()),
+        chunks,
         Duration::from_millis(fields.bench_delay_ms.unwrap_or(0)),
     );
     let mut response = Response::new(Either::Right(body));

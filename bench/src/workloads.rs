@@ -77,7 +77,8 @@ impl Proto {
         }
     }
 
-    fn model(self) -> Model {
+    /// The model the fake provider serves for this protocol.
+    pub fn model(self) -> Model {
         match self {
             Proto::OpenAi => Model::Gpt4o,
             Proto::Anthropic => Model::Claude4_5Sonnet,

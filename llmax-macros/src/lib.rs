@@ -112,13 +112,16 @@ pub fn model(input: TokenStream) -> TokenStream {
 }
 
 /// `#[derive(LlmSchema)]`: implements `llmax::LlmSchema` for a struct with
-/// named fields that also derives `serde::Deserialize` and
-/// `schemars::JsonSchema`. The name is the type's, or `#[llm(name = "...")]`;
-/// the description is its doc comment. What strict mode cannot express (an
-/// enum or tuple struct at the root, maps, `serde_json::Value`, tuples, a
-/// type containing itself, generics) is a compile error. See
+/// named fields that also derives `serde::Deserialize`, with its partial
+/// type for streaming; on an enum (or any struct), makes it usable as the
+/// type of a field. No `schemars` dependency is needed: the schema is built
+/// by llmax's re-export of it, from a copy of the declaration (see
+/// `llm_schema/shadow.rs` for why). The name is the type's, or
+/// `#[llm(name = "...")]`; the description is its doc comment. What strict
+/// mode cannot express (tuple or unit structs, maps, `serde_json::Value`,
+/// tuples, a type containing itself, generics) is a compile error. See
 /// `llmax::LlmSchema`.
-#[proc_macro_derive(LlmSchema, attributes(llm))]
+#[proc_macro_derive(LlmSchema, attributes(llm, schemars))]
 pub fn derive_llm_schema(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     llm_schema::derive(&input).into()

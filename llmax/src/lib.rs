@@ -15,6 +15,7 @@ mod error;
 mod images;
 mod message;
 mod options;
+pub mod partial;
 mod protocol;
 mod response;
 mod routing;
@@ -56,7 +57,7 @@ pub use schema::LlmSchema;
 pub use schemars;
 pub use speech::{DEFAULT_VOICE, Speech, SpeechFormat, SpeechOptions};
 pub use stream::{ChatStream, SpeechStream};
-pub use structured::{TypedEvent, TypedStream};
+pub use structured::{PartialValue, TypedEvent, TypedStream};
 pub use tools::{Tool, ToolCallCollector, ToolChoice, ToolRun, Toolbox};
 pub use usage::{Attempt, UsageHooks, UsageRecord};
 
@@ -68,6 +69,9 @@ pub use generated::{CATALOG, Model, Provider};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::schema::derive::{Probe, SchemaOf, SchemaViaJsonSchema, SchemaViaLlm};
+    pub use crate::schema::{root_schema, strict_from};
+    pub use schemars;
     pub use serde;
     pub use serde_json;
 }

@@ -295,7 +295,7 @@ impl CallOptions {
 /// // Any JSON object (OpenAI's JSON mode).
 /// let options = CallOptions::new().response_format(ResponseFormat::JsonObject);
 /// // JSON that follows a schema, from a type.
-/// #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+/// #[derive(llmax::LlmSchema, serde::Deserialize)]
 /// struct Answer {
 ///     city: String,
 /// }

@@ -7,7 +7,7 @@
 //! use llmax::{Deployment, Message, Model, MultiAIClient, Provider, Toolbox};
 //!
 //! /// Current weather in a city.
-//! #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+//! #[derive(llmax::LlmSchema, serde::Deserialize)]
 //! struct Weather {
 //!     /// The city, e.g. "Paris".
 //!     city: String,
@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::future::Future;
@@ -40,6 +41,7 @@ use crate::error::{Error, Result};
 use crate::message::{Message, ToolCall};
 use crate::response::{ChatResponse, StreamChunk, Usage};
 use crate::schema::LlmSchema;
+use crate::structured::PartialValue;
 
 /// A tool the model may call: a name, a description and a JSON Schema of
 /// its arguments.
@@ -150,9 +152,31 @@ fn strip_fence(raw: &str) -> &str {
 /// assert_eq!(calls[0].function.arguments, "{\"x\":1}");
 /// assert_eq!(calls[1].function.name, "g");
 /// ```
+///
+/// A call's arguments can also be read typed while they arrive, with
+/// [`partial_arguments`](Self::partial_arguments).
 #[derive(Debug, Default, Clone)]
 pub struct ToolCallCollector {
     calls: BTreeMap<u32, ToolCall>,
+    partials: Partials,
+}
+
+/// The typed partial arguments followed so far, by call index: each a
+/// `(PartialValue<T>, bytes of the arguments read)`, its type erased.
+#[derive(Default)]
+struct Partials(BTreeMap<u32, Box<dyn Any + Send + Sync>>);
+
+impl Clone for Partials {
+    /// A copy starts afresh: the first read reads the arguments so far.
+    fn clone(&self) -> Partials {
+        Partials::default()
+    }
+}
+
+impl std::fmt::Debug for Partials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 impl ToolCallCollector {
@@ -176,6 +200,65 @@ impl ToolCallCollector {
                 call.thought_signature = Some(signature.clone());
             }
         }
+    }
+
+    /// The arguments of the call at `index` so far, typed, if it calls the
+    /// tool `T` (named [`T::llm_name()`](LlmSchema::llm_name)): each field
+    /// `None` until it starts, strings and lists growing as they arrive (see
+    /// [`crate::partial`]). Incremental: each call reads only the argument
+    /// text that arrived since the last one, however long the arguments.
+    ///
+    /// ```
+    /// use llmax::{StreamChunk, ToolCallCollector, ToolCallDelta};
+    ///
+    /// /// Current weather in a city.
+    /// #[derive(llmax::LlmSchema, serde::Deserialize)]
+    /// struct Weather {
+    ///     city: String,
+    ///     days: Option<u8>,
+    /// }
+    ///
+    /// let mut calls = ToolCallCollector::default();
+    /// let mut cities = Vec::new();
+    /// for (i, piece) in [r#"{"city": "Par"#, r#"is", "da"#, r#"ys": 3}"#].into_iter().enumerate() {
+    ///     let mut delta = ToolCallDelta::new(0).with_arguments(piece);
+    ///     if i == 0 {
+    ///         delta = delta.with_id("call_1").with_name("Weather");
+    ///     }
+    ///     let mut chunk = StreamChunk::default();
+    ///     chunk.tool_calls.push(delta);
+    ///     calls.push(&chunk);
+    ///     let args = calls.partial_arguments::<Weather>(0).expect("a call to Weather");
+    ///     cities.push(args.city.clone());
+    /// }
+    /// assert_eq!(cities, [Some("Par".into()), Some("Paris".into()), Some("Paris".into())]);
+    /// assert_eq!(calls.partial_arguments::<Weather>(0).and_then(|w| w.days), Some(3));
+    /// ```
+    pub fn partial_arguments<T>(&mut self, index: u32) -> Option<&T::Partial>
+    where
+        T: LlmSchema + 'static,
+        T::Partial: Send + Sync,
+    {
+        let call = self.calls.get(&index)?;
+        if call.function.name != T::llm_name() {
+            return None;
+        }
+        let entry = self
+            .partials
+            .0
+            .entry(index)
+            .or_insert_with(|| Box::new((PartialValue::<T>::new(), 0_usize)));
+        if !entry.is::<(PartialValue<T>, usize)>() {
+            // Asked as another type before: start again as this one.
+            *entry = Box::new((PartialValue::<T>::new(), 0_usize));
+        }
+        let (value, read) = entry.downcast_mut::<(PartialValue<T>, usize)>()?;
+        let arguments = &call.function.arguments;
+        if let Some(new) = arguments.get(*read..) {
+            value.push(new);
+            *read = arguments.len();
+        }
+        value.get()
     }
 
     /// Whether no fragment was seen.

@@ -14,8 +14,6 @@ pub struct Container {
     pub name: Option<LitStr>,
     /// The doc comment, lines joined, trimmed; `None` if absent or blank.
     pub description: Option<String>,
-    /// The `untagged` of `#[serde(untagged)]`, for its span.
-    pub untagged: Option<Ident>,
     /// The `transparent` of `#[serde(transparent)]`, for its span.
     pub transparent: Option<Ident>,
 }
@@ -28,7 +26,6 @@ impl Container {
         let mut container = Container {
             name: None,
             description: doc(&input.attrs),
-            untagged: None,
             transparent: None,
         };
         for attr in &input.attrs {
@@ -36,9 +33,7 @@ impl Container {
                 container.read_llm(attr, errors);
             } else if attr.path().is_ident("serde") {
                 for (key, _) in items(attr) {
-                    if key == "untagged" {
-                        container.untagged = Some(key);
-                    } else if key == "transparent" {
+                    if key == "transparent" {
                         container.transparent = Some(key);
                     }
                 }

@@ -1,7 +1,8 @@
 //! What strict mode cannot express, refused at compile time.
 //!
 //! The root of a structured output must be a JSON object, so the derive
-//! takes structs with named fields only. In their fields' types it refuses
+//! takes structs with named fields, and enums (which can only be fields'
+//! types). In their fields' types it refuses
 //! maps (strict mode wants a fixed list of properties on every object),
 //! free-form `serde_json::Value`, tuples (`prefixItems` is refused) and the
 //! type itself (Anthropic refuses recursive schemas). The checks read type
@@ -10,7 +11,7 @@
 
 use proc_macro2::Ident;
 use quote::ToTokens;
-use syn::{Data, DeriveInput, Fields, GenericArgument, Path, PathArguments, Type};
+use syn::{Data, DeriveInput, Field, Fields, GenericArgument, Path, PathArguments, Type};
 
 use super::Errors;
 use super::attr::{Container, FieldSchema, field_schema};
@@ -31,21 +32,24 @@ pub fn check(input: &DeriveInput, container: &Container, errors: &mut Errors) {
             "LlmSchema cannot be derived for a union: serde and JSON Schema have no \
              representation for it; use a struct with named fields",
         ),
-        Data::Enum(_) => match &container.untagged {
-            Some(untagged) => errors.at(
-                untagged,
-                "providers refuse an untagged union as a structured output (its root must be \
-                 a JSON object, not an `anyOf` of the variants); use an internally tagged enum, \
-                 `#[serde(tag = \"type\")]`, as the type of a field of a struct that derives \
-                 LlmSchema",
-            ),
-            None => errors.at(
-                &input.ident,
-                "the root of a structured output must be a JSON object: derive LlmSchema on a \
-                 struct with named fields, and make this enum the type of one of its fields \
-                 (a field's type only needs `schemars::JsonSchema`)",
-            ),
-        },
+        // An enum is a field's type, never a root: it gets no `LlmSchema`
+        // impl, so asking for one at the root is a trait error saying so.
+        // Its variants' fields follow the rules of struct fields.
+        Data::Enum(data) => {
+            for variant in &data.variants {
+                if let Fields::Unnamed(fields) = &variant.fields
+                    && fields.unnamed.len() > 1
+                {
+                    errors.at(
+                        fields,
+                        "a tuple variant with several fields is an array with per-position \
+                         types (`prefixItems`), which strict mode refuses; give the variant \
+                         named fields",
+                    );
+                }
+                check_fields(variant.fields.iter(), &input.ident, errors);
+            }
+        }
         Data::Struct(data) => match &data.fields {
             Fields::Named(fields) => {
                 if let Some(transparent) = &container.transparent {
@@ -56,25 +60,7 @@ pub fn check(input: &DeriveInput, container: &Container, errors: &mut Errors) {
                          properties; remove it, or derive LlmSchema on the field's type",
                     );
                 }
-                for field in &fields.named {
-                    for attr in field.attrs.iter().filter(|a| a.path().is_ident("llm")) {
-                        errors.at(
-                            attr,
-                            "#[llm(...)] goes on the type; a field's description is its doc \
-                             comment, its name is set with #[serde(rename = \"...\")]",
-                        );
-                    }
-                    match field_schema(&field.attrs) {
-                        FieldSchema::OfType => {
-                            check_type(&field.ty, &field.ty, &input.ident, errors);
-                        }
-                        FieldSchema::With(lit) => match lit.parse::<Type>() {
-                            Ok(ty) => check_type(&ty, &ty, &input.ident, errors),
-                            Err(error) => errors.push(error),
-                        },
-                        FieldSchema::Skipped | FieldSchema::Custom => {}
-                    }
-                }
+                check_fields(fields.named.iter(), &input.ident, errors);
             }
             Fields::Unnamed(fields) => errors.at(
                 fields,
@@ -88,6 +74,36 @@ pub fn check(input: &DeriveInput, container: &Container, errors: &mut Errors) {
             ),
         },
     }
+}
+
+/// Checks the attributes and types of the fields of `owner`.
+fn check_fields<'a>(fields: impl Iterator<Item = &'a Field>, owner: &Ident, errors: &mut Errors) {
+    for field in fields {
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("llm")) {
+            if !is_partial(attr) {
+                errors.at(
+                    attr,
+                    "#[llm(...)] goes on the type; a field's description is its doc \
+                     comment, its name is set with #[serde(rename = \"...\")] (on a field, \
+                     only #[llm(partial)] is accepted: see `llmax::partial`)",
+                );
+            }
+        }
+        match field_schema(&field.attrs) {
+            FieldSchema::OfType => check_type(&field.ty, &field.ty, owner, errors),
+            FieldSchema::With(lit) => match lit.parse::<Type>() {
+                Ok(ty) => check_type(&ty, &ty, owner, errors),
+                Err(error) => errors.push(error),
+            },
+            FieldSchema::Skipped | FieldSchema::Custom => {}
+        }
+    }
+}
+
+/// `#[llm(partial)]`, exactly.
+pub fn is_partial(attr: &syn::Attribute) -> bool {
+    attr.parse_args::<Ident>()
+        .is_ok_and(|ident| ident == "partial")
 }
 
 /// Checks `ty`, found in the type `field` of a field of `owner`, and the
@@ -328,6 +344,8 @@ mod tests {
             struct S {
                 #[llm(name = "x")]
                 a: u8,
+                #[llm(partial)]
+                b: Vec<Joke>,
             }
         };
         let messages = messages(input);

@@ -3,14 +3,18 @@
 //!
 //! The derive reads the input into a [`attr::Container`] and the fields it
 //! checks, refuses (all at once, each error spanned on the offending field
-//! or attribute) what strict mode cannot express, then emits one `impl`. The
-//! schema itself is built at run time by `schemars` through
-//! `llmax::schema::strict_schema`; the checks here are syntactic, on the
-//! names of types, which is why they are about the derive input only.
+//! or attribute) what strict mode cannot express, then emits the impls
+//! (`codegen`): the schema, built at run time by llmax's schemars from a
+//! copy of the declaration (`shadow`, which says why), and for structs the
+//! partial type of streamed values (`partial`). The checks are syntactic,
+//! on the names of types, which is why they are about the derive input
+//! only.
 
 mod attr;
 mod check;
 mod codegen;
+mod partial;
+mod shadow;
 
 use std::fmt::Display;
 
@@ -26,7 +30,7 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     check::check(input, &container, &mut errors);
     let name = container.name(&input.ident, &mut errors);
     match errors.finish() {
-        Ok(()) => codegen::impl_llm_schema(&input.ident, &name, container.description.as_deref()),
+        Ok(()) => codegen::expand(input, &name, container.description.as_deref()),
         Err(errors) => errors,
     }
 }

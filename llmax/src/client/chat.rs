@@ -66,7 +66,7 @@ impl MultiAIClient {
     /// use llmax::{Deployment, Message, Model, MultiAIClient, Provider};
     ///
     /// /// A city and its country.
-    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+    /// #[derive(Debug, llmax::LlmSchema, serde::Deserialize)]
     /// struct Place {
     ///     city: String,
     ///     country: String,
@@ -88,8 +88,36 @@ impl MultiAIClient {
         Call::new(self, messages, model.info())
     }
 
-    /// Streams a typed answer: its JSON text as it arrives, then the parsed
-    /// `T` (see [`TypedStream`]).
+    /// Streams a typed answer: its JSON text as it arrives, each piece
+    /// followed by the value so far (a partial `T`, every field optional),
+    /// then the parsed `T` (see [`TypedStream`] and [`TypedEvent`](crate::TypedEvent)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> llmax::Result<()> {
+    /// use futures_util::StreamExt;
+    /// use llmax::{Deployment, Message, Model, MultiAIClient, Provider, TypedEvent};
+    ///
+    /// #[derive(Debug, llmax::LlmSchema, serde::Deserialize)]
+    /// struct Joke {
+    ///     setup: String,
+    ///     punchline: String,
+    ///     rating: Option<u8>,
+    /// }
+    ///
+    /// let client = MultiAIClient::new([Deployment::new(Model::Gpt4o, Provider::Mock)])?;
+    /// let mut stream = client
+    ///     .astream_typed::<Joke>(&[Message::user("A joke about crabs")], Model::Gpt4o)
+    ///     .await?;
+    /// while let Some(event) = stream.next().await {
+    ///     match event? {
+    ///         TypedEvent::Delta(_) => {}
+    ///         TypedEvent::Partial(joke) => println!("so far: {:?}", joke.setup),
+    ///         TypedEvent::Done(joke) => println!("{joke:?}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn astream_typed<'a, T: LlmSchema>(
         &'a self,
         messages: &'a [Message],

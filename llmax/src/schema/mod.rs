@@ -31,14 +31,16 @@
 use serde_json::{Map, Value};
 
 /// A type whose values a model can be asked for, or that a model can pass
-/// to a tool: derive it with `#[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]`.
+/// to a tool: derive it with `#[derive(llmax::LlmSchema, serde::Deserialize)]`.
+/// The crate needs no other dependency than llmax and serde: the schema is
+/// built through llmax's own copy of schemars.
 ///
 /// ```
 /// use llmax::LlmSchema;
 /// use serde_json::json;
 ///
 /// /// A city and its weather.
-/// #[derive(serde::Deserialize, schemars::JsonSchema, llmax::LlmSchema)]
+/// #[derive(llmax::LlmSchema, serde::Deserialize)]
 /// #[llm(name = "weather_report")]
 /// struct WeatherReport {
 ///     /// The city, e.g. "Paris".
@@ -66,33 +68,40 @@ use serde_json::{Map, Value};
 ///
 /// # The derive
 ///
-/// It implements this trait for a struct with named fields, and expands to
-/// (paths shortened):
-///
-/// ```text
-/// impl ::llmax::LlmSchema for WeatherReport {
-///     fn llm_name() -> &'static str { "weather_report" }
-///     fn llm_description() -> Option<&'static str> { Some("A city and its weather.") }
-///     fn llm_schema() -> serde_json::Value {
-///         static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
-///         SCHEMA.get_or_init(::llmax::schema::strict_schema::<Self>).clone()
-///     }
-/// }
-/// ```
+/// On a struct with named fields it implements this trait; on any struct
+/// or enum it makes the type usable as a field of another (nested types
+/// need only `#[derive(llmax::LlmSchema)]` too, or `schemars::JsonSchema`).
 ///
 /// - The name is the type's, or `#[llm(name = "...")]`; it must be 1 to 64
 ///   characters among `a-z A-Z 0-9 _ -`, as providers require.
 /// - The description is the type's doc comment (lines joined with newlines,
 ///   trimmed); the doc comments of fields and enum variants become the
 ///   `description`s inside the schema.
+/// - serde's attributes are honoured as serde reads them: `rename`,
+///   `rename_all`, `tag`, `content`, `untagged` (in a field), `skip`,
+///   `default`, `flatten` of a struct, `alias`...; so are schemars's
+///   (`#[schemars(with = "T")]`).
+/// - The schema is built once, on first use, by schemars (through llmax's
+///   re-export, so the version always matches) from a copy of the type's
+///   declaration that carries only doc comments, `#[serde]` and
+///   `#[schemars]` attributes; see `llmax-macros` for why. A type that also
+///   derives `schemars::JsonSchema` itself keeps it: the two do not clash.
+/// - Fields of `chrono`, `uuid` and `url` types have their schemas with
+///   llmax's features of those names (off by default, to keep the build
+///   lean). A field whose type has no schema is given one with
+///   `#[schemars(with = "String")]`; `#[schemars(...)]` is an attribute of
+///   this derive too, so it needs no schemars dependency. A field type that
+///   has neither is a compile error on that field.
+/// - It generates the type's [`Partial`](Self::Partial), the value so far
+///   while it streams ([`TypedEvent::Partial`](crate::TypedEvent)); a field
+///   whose nested struct derives `LlmSchema` streams field by field with
+///   `#[llm(partial)]` (see [`crate::partial`]), else it appears once
+///   complete.
 ///
 /// What strict mode cannot express is a compile error on the offending
 /// field or attribute:
 ///
-/// - an enum, tuple struct, unit struct or union (the root of a structured
-///   output must be an object; enums are fine as field types, where they
-///   only need `schemars::JsonSchema`), an untagged enum (with a hint
-///   towards `#[serde(tag = "type")]`), `#[serde(transparent)]`;
+/// - a tuple struct, unit struct or union, `#[serde(transparent)]`;
 /// - a map in a field's type (`HashMap`, `BTreeMap`, `IndexMap`,
 ///   `serde_json::Map`, also inside `Option`, `Vec`, `Box`...): maps with
 ///   non-string keys have their own message; maps with string keys are
@@ -103,18 +112,26 @@ use serde_json::{Map, Value};
 ///   Anthropic refuses recursive schemas;
 /// - generic types: the name and the cached schema are one per type.
 ///
-/// The checks read type names, as a derive can: a map behind a type alias,
-/// or recursion through another type, is not seen (the latter gives a
-/// `$ref`, which OpenAI accepts and Anthropic refuses), nor is an enum
-/// under `#[serde(flatten)]` (it makes the root a union, which providers
-/// refuse: make it a field instead). A field with
+/// An enum derives it to be the type of a field; it is no root (the root
+/// of a structured output must be an object): asking for one is a compile
+/// error that says so. The checks read type names, as a derive can: a map
+/// behind a type alias, or recursion through another type, is not seen
+/// (the latter gives a `$ref`, which OpenAI accepts and Anthropic refuses),
+/// nor is an enum under `#[serde(flatten)]` (it makes the root a union,
+/// which providers refuse: make it a field instead). A field with
 /// `#[schemars(with = "T")]` is checked as a `T`; one with `#[serde(skip)]`
 /// is not checked.
-///
-/// `schemars` must be version 1: depend on `schemars = "1"`, or use
-/// llmax's re-export with `#[derive(llmax::schemars::JsonSchema)]` and
-/// `#[schemars(crate = "llmax::schemars")]`.
-pub trait LlmSchema: serde::de::DeserializeOwned + schemars::JsonSchema {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the root of a structured output or a tool's arguments",
+    label = "not a struct deriving `llmax::LlmSchema`",
+    note = "the root must be a JSON object: derive `llmax::LlmSchema` on a struct with named fields (an enum deriving it can be the type of one of its fields)"
+)]
+pub trait LlmSchema: serde::de::DeserializeOwned {
+    /// The value so far while it streams: a struct generated by the derive,
+    /// with the same fields, each optional (`None` until it starts). Strings
+    /// and lists grow as they arrive; see [`crate::partial`].
+    type Partial: crate::partial::Kind<Elem = Self::Partial> + Clone + Default;
+
     /// The schema's name: the `json_schema` name in `response_format`, and
     /// the tool's name. `[a-zA-Z0-9_-]`, at most 64 characters.
     fn llm_name() -> &'static str;
@@ -122,8 +139,34 @@ pub trait LlmSchema: serde::de::DeserializeOwned + schemars::JsonSchema {
     /// The type's doc comment, if any: the tool's description.
     fn llm_description() -> Option<&'static str>;
 
-    /// The strict JSON Schema of the type (see [`strict_schema`]).
+    /// The strict JSON Schema of the type (see [`make_strict`]).
     fn llm_schema() -> Value;
+}
+
+/// Strict JSON Schema of a root schema schemars built (what the derive
+/// caches).
+#[doc(hidden)]
+pub fn strict_from(schema: schemars::Schema) -> Value {
+    let mut schema = schema.to_value();
+    make_strict(&mut schema);
+    schema
+}
+
+/// The settings of every schema llmax builds: draft 2020-12, sub-schemas
+/// inlined, no `$schema`.
+fn generator() -> schemars::SchemaGenerator {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.inline_subschemas = true;
+            settings.meta_schema = None;
+        })
+        .into_generator()
+}
+
+/// The root schema of `T`, not yet strict (used by the derive).
+#[doc(hidden)]
+pub fn root_schema<T: schemars::JsonSchema>() -> schemars::Schema {
+    generator().into_root_schema_for::<T>()
 }
 
 /// The JSON Schema of `T` as strict mode wants it: every property
@@ -149,15 +192,7 @@ pub trait LlmSchema: serde::de::DeserializeOwned + schemars::JsonSchema {
 /// assert_eq!(schema["properties"]["x"], serde_json::json!({"type": "integer"}));
 /// ```
 pub fn strict_schema<T: schemars::JsonSchema>() -> Value {
-    let generator = schemars::generate::SchemaSettings::draft2020_12()
-        .with(|settings| {
-            settings.inline_subschemas = true;
-            settings.meta_schema = None;
-        })
-        .into_generator();
-    let mut schema = generator.into_root_schema_for::<T>().to_value();
-    make_strict(&mut schema);
-    schema
+    strict_from(root_schema::<T>())
 }
 
 /// Keywords removed wherever they appear: validation that providers refuse
@@ -455,6 +490,120 @@ fn split_nullable_container(object: &mut Map<String, Value>) {
         "anyOf".to_owned(),
         Value::Array(vec![Value::Object(branch), Value::Object(null_schema)]),
     );
+}
+
+/// What the derive's generated code calls: how a field's schema is found.
+#[doc(hidden)]
+pub mod derive {
+    use std::borrow::Cow;
+    use std::marker::PhantomData;
+
+    use schemars::{JsonSchema, Schema, SchemaGenerator};
+
+    /// A type whose schema `#[derive(LlmSchema)]` builds (structs and
+    /// enums), and `Option`, `Vec`, `Box` and arrays of them.
+    pub trait SchemaOf {
+        /// Its name (the schema's `title`, and its id with the module).
+        fn llmax_schema_name() -> Cow<'static, str>;
+        /// Its id: unique per type.
+        fn llmax_schema_id() -> Cow<'static, str>;
+        /// Its schema, as `JsonSchema::json_schema` would give it.
+        fn llmax_json_schema(generator: &mut SchemaGenerator) -> Schema;
+    }
+
+    /// `T` seen through schemars: std's impls for `Option<Via<T>>`,
+    /// `Vec<Via<T>>`... then give the containers of derived types.
+    pub struct Via<T: ?Sized>(PhantomData<T>);
+
+    impl<T: SchemaOf + ?Sized> JsonSchema for Via<T> {
+        fn schema_name() -> Cow<'static, str> {
+            T::llmax_schema_name()
+        }
+        fn schema_id() -> Cow<'static, str> {
+            T::llmax_schema_id()
+        }
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            T::llmax_json_schema(generator)
+        }
+    }
+
+    macro_rules! containers {
+        ($($ty:ty => $via:ty),* $(,)?) => {$(
+            impl<T: SchemaOf> SchemaOf for $ty {
+                fn llmax_schema_name() -> Cow<'static, str> {
+                    <$via as JsonSchema>::schema_name()
+                }
+                fn llmax_schema_id() -> Cow<'static, str> {
+                    <$via as JsonSchema>::schema_id()
+                }
+                fn llmax_json_schema(generator: &mut SchemaGenerator) -> Schema {
+                    <$via as JsonSchema>::json_schema(generator)
+                }
+            }
+        )*};
+    }
+    containers! {
+        Option<T> => Option<Via<T>>,
+        Vec<T> => Vec<Via<T>>,
+        Box<T> => Box<Via<T>>,
+        std::collections::VecDeque<T> => std::collections::VecDeque<Via<T>>,
+    }
+
+    // schemars has `[T; N]` up to 32 only; strict mode removes the length
+    // bounds that would tell it from a `Vec` anyway.
+    impl<T: SchemaOf, const N: usize> SchemaOf for [T; N] {
+        fn llmax_schema_name() -> Cow<'static, str> {
+            <Vec<Via<T>> as JsonSchema>::schema_name()
+        }
+        fn llmax_schema_id() -> Cow<'static, str> {
+            <Vec<Via<T>> as JsonSchema>::schema_id()
+        }
+        fn llmax_json_schema(generator: &mut SchemaGenerator) -> Schema {
+            <Vec<Via<T>> as JsonSchema>::json_schema(generator)
+        }
+    }
+
+    /// Picks a field type's schema at compile time (autoref
+    /// specialization): `(&Probe::<T>::new()).llmax_schema(generator)`
+    /// calls [`SchemaViaLlm`] if `T: SchemaOf`, else [`SchemaViaJsonSchema`].
+    pub struct Probe<T: ?Sized>(PhantomData<T>);
+
+    impl<T: ?Sized> Probe<T> {
+        /// The probe of `T`.
+        pub fn new() -> Probe<T> {
+            Probe(PhantomData)
+        }
+    }
+
+    impl<T: ?Sized> Default for Probe<T> {
+        fn default() -> Probe<T> {
+            Probe::new()
+        }
+    }
+
+    /// The schema of a type the derive built.
+    pub trait SchemaViaLlm {
+        /// The schema, as a field's.
+        fn llmax_schema(&self, generator: &mut SchemaGenerator) -> Schema;
+    }
+
+    impl<T: SchemaOf + ?Sized> SchemaViaLlm for Probe<T> {
+        fn llmax_schema(&self, generator: &mut SchemaGenerator) -> Schema {
+            generator.subschema_for::<Via<T>>()
+        }
+    }
+
+    /// The schema of a type implementing `schemars::JsonSchema`.
+    pub trait SchemaViaJsonSchema {
+        /// The schema, as a field's.
+        fn llmax_schema(&self, generator: &mut SchemaGenerator) -> Schema;
+    }
+
+    impl<T: JsonSchema + ?Sized> SchemaViaJsonSchema for &Probe<T> {
+        fn llmax_schema(&self, generator: &mut SchemaGenerator) -> Schema {
+            generator.subschema_for::<T>()
+        }
+    }
 }
 
 #[cfg(test)]
