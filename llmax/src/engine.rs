@@ -34,7 +34,7 @@ use crate::response::Usage;
 use crate::stream::{AudioBytes, ChatStream, Live};
 use crate::transport::http::Http;
 use crate::transport::{Reply, Request, RequestBody, Transport};
-use crate::usage::{UsageHooks, UsageRecord};
+use crate::usage::{CallContext, CallId, Scope, UsageHooks, UsageRecord};
 
 /// The largest non-streamed response body llmax reads.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -112,6 +112,8 @@ fn with_article(word: &str) -> String {
 pub(crate) struct Engine {
     pub hooks: Arc<dyn UsageHooks>,
     pub budget: Option<Usd>,
+    /// The client's scope tags, under each call's own.
+    pub scope: Scope,
     pub timeout: Duration,
     pub stream_idle_timeout: Duration,
     pub http: Http,
@@ -205,7 +207,9 @@ fn body_timeout(after: Duration) -> Error {
 
 impl Engine {
     /// Refuses the call if the budget is spent. Runs before any traffic.
-    async fn gate(&self) -> Result<()> {
+    async fn gate(&self, exchange: &Exchange<'_>, accounting: &Accounting) -> Result<()> {
+        let call = accounting.context(max_cost(exchange));
+        self.hooks.gate_call(&call).await.map_err(Error::Refused)?;
         let Some(budget) = self.budget else {
             return Ok(());
         };
@@ -218,6 +222,8 @@ impl Engine {
     fn accounting(&self, exchange: &Exchange<'_>) -> Accounting {
         let resolved = &exchange.target.resolved;
         Accounting {
+            call_id: CallId::new(),
+            scope: exchange.options.scope.or(&self.scope),
             hooks: self.hooks.clone(),
             model: resolved.model.name,
             provider: resolved.provider.name,
@@ -244,8 +250,8 @@ impl Engine {
     ) -> Result<Decoded<T>> {
         let span = span(&exchange);
         async move {
-            self.gate().await?;
             let accounting = self.accounting(&exchange);
+            self.gate(&exchange, &accounting).await?;
             let (body, latency, accounting) = self
                 .attempts::<Vec<u8>>(http, &exchange, accounting)
                 .await?;
@@ -314,8 +320,8 @@ impl Engine {
     async fn open(&self, http: &Http, exchange: Exchange<'_>) -> Result<Opened> {
         let span = span(&exchange);
         async move {
-            self.gate().await?;
             let accounting = self.accounting(&exchange);
+            self.gate(&exchange, &accounting).await?;
             let (reply, _, accounting) =
                 self.attempts::<Reply>(http, &exchange, accounting).await?;
             Ok(Opened {
@@ -455,8 +461,34 @@ fn span(exchange: &Exchange<'_>) -> tracing::Span {
     )
 }
 
+/// The most a call can cost (see [`CallContext::max_cost`]): each byte of
+/// a JSON body an input token, `max_tokens` (else the model's maximum
+/// output) output tokens; `None` where no bound is known.
+fn max_cost(exchange: &Exchange<'_>) -> Option<Usd> {
+    let RequestBody::Json(body) = &exchange.body else {
+        return None;
+    };
+    let resolved = &exchange.target.resolved;
+    let output = match exchange.operation {
+        crate::protocol::Operation::Chat => exchange
+            .options
+            .max_tokens
+            .or(resolved.model.max_output_tokens)?,
+        crate::protocol::Operation::Embeddings => 0,
+        _ => return None,
+    };
+    let price = &resolved.price;
+    let input = price
+        .input
+        .max(price.cache_write.unwrap_or(Usd::ZERO))
+        .saturating_mul(body.len() as u64);
+    Some(input.saturating_add(price.output.saturating_mul(u64::from(output))))
+}
+
 /// What a call needs to report its usage once.
 pub(crate) struct Accounting {
+    pub call_id: CallId,
+    pub scope: Scope,
     pub hooks: Arc<dyn UsageHooks>,
     pub model: &'static str,
     pub provider: &'static str,
@@ -468,8 +500,22 @@ pub(crate) struct Accounting {
 }
 
 impl Accounting {
+    /// What the gate sees of the call.
+    fn context(&self, max_cost: Option<Usd>) -> CallContext<'_> {
+        CallContext {
+            call_id: self.call_id,
+            scope: &self.scope,
+            model: self.model,
+            provider: self.provider,
+            operation: &self.operation,
+            max_cost,
+        }
+    }
+
     pub fn record(&self, usage: Usage, succeeded: bool) -> UsageRecord {
         UsageRecord {
+            call_id: self.call_id,
+            scope: self.scope.clone(),
             cost: usage.cost(&self.price),
             model: self.model,
             provider: self.provider,

@@ -16,7 +16,7 @@ use crate::engine::{Engine, Target};
 use crate::error::{ConfigErrorKind, Error, Result};
 use crate::protocol::{Adapter, Operation};
 use crate::transport::http::Http;
-use crate::usage::{ClosureHooks, UsageHooks, UsageRecord};
+use crate::usage::{ClosureHooks, Scope, UsageHooks, UsageRecord};
 
 /// Builds a [`MultiAIClient`]: deployments, usage hooks, budget, timeouts.
 #[must_use]
@@ -25,6 +25,7 @@ pub struct ClientBuilder {
     closures: ClosureHooks,
     hooks: Option<Arc<dyn UsageHooks>>,
     budget: Option<Usd>,
+    scope: Scope,
     timeout: Duration,
     stream_idle_timeout: Duration,
     connect_timeout: Duration,
@@ -38,6 +39,7 @@ impl Default for ClientBuilder {
             closures: ClosureHooks::default(),
             hooks: None,
             budget: None,
+            scope: Scope::new(),
             timeout: DEFAULT_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -106,6 +108,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Tags every call of the client with this scope (user, tenant,
+    /// project); a call's own tags win over it.
+    ///
+    /// ```
+    /// use llmax::{Deployment, MultiAIClient, Provider, usage::Scope};
+    ///
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(llmax::Model::Gpt4oMini, Provider::Mock))
+    ///     .scope(Scope::new().tenant("acme"))
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
     /// Default time for a request: waiting for the response, and reading
     /// a whole (non-streamed) body. A stream's chunks are bounded by
     /// [`stream_idle_timeout`](Self::stream_idle_timeout) instead.
@@ -168,6 +187,7 @@ impl ClientBuilder {
                 engine: Engine {
                     hooks,
                     budget: self.budget,
+                    scope: self.scope,
                     timeout: self.timeout,
                     stream_idle_timeout: self.stream_idle_timeout,
                     http,
