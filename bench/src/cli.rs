@@ -97,7 +97,7 @@ impl Config {
             rounds: 11,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 5, 6, 7],
+            only: vec![1, 2, 3, 4, 5, 6, 7, 8],
         }
     }
 
@@ -120,7 +120,7 @@ impl Config {
             rounds: 1,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 6, 7],
+            only: vec![1, 2, 3, 4, 6, 7, 8],
         }
     }
 }
@@ -260,6 +260,26 @@ fn paired(
         Client::new(Impl::Llmax, base),
         Client::new(Impl::Floor, base),
     ];
+    let names = [Impl::Llmax.name(), Impl::Floor.name()];
+    paired_sides(
+        runtime, label, rounds, units, unit, sides, names, warmup, work,
+    )
+}
+
+/// [`paired`] for any two sides (`names` for the log): the first is
+/// measured against the second.
+#[allow(clippy::too_many_arguments)]
+fn paired_sides(
+    runtime: &tokio::runtime::Runtime,
+    label: &str,
+    rounds: usize,
+    units: usize,
+    unit: &str,
+    sides: [Client; 2],
+    names: [&str; 2],
+    warmup: &dyn Fn(Client) -> BoxFuture,
+    work: &dyn Fn(Client) -> BoxFuture,
+) -> Result<Paired, BoxError> {
     for side in &sides {
         runtime.block_on(warmup(side.clone()))?;
     }
@@ -275,7 +295,7 @@ fn paired(
             log(&format!(
                 "{label} round {}/{rounds}: {} {:.2} us CPU/{unit}, {:.2} s wall",
                 round + 1,
-                [Impl::Llmax, Impl::Floor][index].name(),
+                names[index],
                 run.cpu_us_per_unit(),
                 run.wall.as_secs_f64()
             ));
@@ -288,9 +308,7 @@ fn paired(
                 None => checks[index] = Some(run.check),
                 Some(check) if check != run.check => problems.push(format!(
                     "{label}: {} read {:?}, then {:?}",
-                    [Impl::Llmax, Impl::Floor][index].name(),
-                    check,
-                    run.check
+                    names[index], check, run.check
                 )),
                 Some(_) => {}
             }
@@ -432,6 +450,51 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
                 }
             }
         }
+    }
+
+    if wants(8) {
+        // The ledger's cost per call: workload 1 (OpenAI) with a SQLite
+        // ledger as the client's hooks against the same client without.
+        // CPU time counts every thread of the process: the ledger's writer
+        // task and sqlx's SQLite worker threads included.
+        let runtime = runtime(config.multi_thread)?;
+        let dir = std::env::temp_dir().join(format!("llmax-bench-ledger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("usage.db").display().to_string();
+        let ledger = runtime.block_on(llmax_ledger::Ledger::open(&path))?;
+        let sides = [
+            Client::with_hooks(&base, ledger.clone()),
+            Client::new(Impl::Llmax, &base),
+        ];
+        let n = config.sequential_calls;
+        let label = format!("8. {n} sequential calls, openai: llmax + SQLite ledger vs llmax");
+        let warm = move |client: Client| -> BoxFuture {
+            Box::pin(async move { calls(&client, Proto::OpenAi, 50, 1).await })
+        };
+        let work = move |client: Client| -> BoxFuture {
+            Box::pin(async move { calls(&client, Proto::OpenAi, n, 1).await })
+        };
+        let mut result = paired_sides(
+            &runtime,
+            &label,
+            config.rounds,
+            n,
+            "call",
+            sides,
+            ["llmax + ledger", "llmax"],
+            &warm,
+            &work,
+        )?;
+        let stats = runtime.block_on(ledger.close());
+        if stats.dropped > 0 {
+            result.problems.push(format!(
+                "{label}: the ledger dropped {} records",
+                stats.dropped
+            ));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        problems.append(&mut result.problems);
+        rows.push(ratio_row(&label, &result, "µs CPU/call", 1.05));
     }
 
     if wants(7) {

@@ -83,7 +83,20 @@ pub const EMBEDDING_MODEL: Model = llmax::model!("text-embedding-3-small");
 /// `claude-4.5-sonnet` on Anthropic and [`EMBEDDING_MODEL`] on OpenAI,
 /// default options.
 pub fn llmax_client(base: &str) -> MultiAIClient {
-    MultiAIClient::new([
+    MultiAIClient::new(deployments(base)).expect("valid deployments")
+}
+
+/// [`llmax_client`] with usage hooks (workload 8: a ledger).
+pub fn llmax_client_with(base: &str, hooks: impl llmax::UsageHooks) -> MultiAIClient {
+    MultiAIClient::builder()
+        .deployments(deployments(base))
+        .hooks(hooks)
+        .build()
+        .expect("valid deployments")
+}
+
+fn deployments(base: &str) -> [Deployment; 3] {
+    [
         Deployment::new(Model::Gpt4o, Provider::OpenAi)
             .endpoint(base)
             .api_key("sk-bench"),
@@ -93,8 +106,7 @@ pub fn llmax_client(base: &str) -> MultiAIClient {
         Deployment::new(EMBEDDING_MODEL, Provider::OpenAi)
             .endpoint(base)
             .api_key("sk-bench"),
-    ])
-    .expect("valid deployments")
+    ]
 }
 
 /// How the vectors of the embeddings workload travel.
@@ -163,6 +175,14 @@ pub enum OpenStream {
 }
 
 impl Client {
+    /// llmax with these usage hooks, calling the fake provider at `base`.
+    pub fn with_hooks(base: &str, hooks: impl llmax::UsageHooks) -> Client {
+        Client::Llmax {
+            client: llmax_client_with(base, hooks),
+            messages: llmax_messages().into(),
+        }
+    }
+
     /// A client of the fake provider at `base`.
     pub fn new(which: Impl, base: &str) -> Client {
         match which {
