@@ -180,3 +180,40 @@ async fn the_gate_sees_the_most_a_call_can_cost() {
     // ignores it, so only the second call is compared).
     assert!(records[1].cost <= max_cost);
 }
+
+#[tokio::test]
+async fn embeddings_and_speech_calls_carry_their_tags_too() {
+    let spy = Spy::default();
+    let client = MultiAIClient::builder()
+        .deployments([
+            Deployment::new(llmax::model!("text-embedding-3-small"), Provider::Mock),
+            Deployment::new(llmax::model!("tts-1"), Provider::Mock),
+        ])
+        .scope(Scope::new().tenant("acme"))
+        .hooks(spy.clone())
+        .build()
+        .unwrap();
+    client
+        .aembed(&["a", "b"], llmax::model!("text-embedding-3-small"))
+        .user("alice")
+        .await
+        .unwrap();
+    client
+        .atext_to_speech("Bonjour", llmax::model!("tts-1"))
+        .project("voice")
+        .await
+        .unwrap();
+    let records = spy.records.lock().unwrap().clone();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].scope, Scope::new().tenant("acme").user("alice"));
+    assert_eq!(
+        records[1].scope,
+        Scope::new().tenant("acme").project("voice")
+    );
+    let gated = spy.gated.lock().unwrap().clone();
+    assert_eq!(gated[0].call_id, records[0].call_id);
+    // An embeddings call has no output tokens: its bound is its input.
+    assert!(gated[0].max_cost.is_some());
+    // Speech is billed per character, which the gate does not bound.
+    assert_eq!(gated[1].max_cost, None);
+}

@@ -30,7 +30,8 @@
 //!
 //! `increment_usage` never waits for the database: it puts the record in a
 //! bounded in-memory queue and returns. A writer task drains the queue in
-//! batches, each in one transaction, `INSERT ... ON CONFLICT (call_id) DO
+//! batches (up to 256 records, gathered for up to
+//! [`LedgerBuilder::write_delay`]), each in one transaction, `INSERT ... ON CONFLICT (call_id) DO
 //! NOTHING`: a batch retried after an error (even one whose commit
 //! succeeded but whose reply was lost) never counts a call twice. While the
 //! database is slow or down the records wait in the queue, and the writer
