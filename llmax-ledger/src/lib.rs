@@ -83,7 +83,7 @@ mod date;
 mod report;
 mod store;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -334,8 +334,10 @@ struct Queue {
     closed: bool,
     /// Set by [`Ledger::flush`]: write now, without the write delay.
     hurry: bool,
-    /// Calls this process reserved for and has no record of yet.
-    reserved: HashSet<CallId>,
+    /// Calls this process reserved for and has no record of yet, with
+    /// when their reservation expires (a call that never reached the
+    /// provider brings no record: its entry goes when it has expired).
+    reserved: HashMap<CallId, i64>,
 }
 
 #[derive(Default)]
@@ -377,7 +379,7 @@ impl Shared {
             self.drop_records(1, "the ledger is closed");
             return;
         }
-        row.reserved = queue.reserved.remove(&record.call_id);
+        row.reserved = queue.reserved.remove(&record.call_id).is_some();
         if queue.rows.len() >= self.queue_capacity {
             drop(queue);
             self.drop_records(1, "the queue is full (is the database down?)");
@@ -501,24 +503,26 @@ impl Shared {
                 return Ok(Err(refusal(budget, tag, today, spent)));
             }
         }
-        let call_id = call.call_id.to_string();
+        let expires_ms = now.saturating_add(millis(self.reservation_ttl));
         store::reserve(
             &mut tx,
             &store::Reservation {
-                call_id,
+                call_id: call.call_id.to_string(),
                 day: today.to_string(),
                 user: call.scope.user_tag(),
                 tenant: call.scope.tenant_tag(),
                 project: call.scope.project_tag(),
                 amount,
-                expires_ms: now.saturating_add(
-                    i64::try_from(self.reservation_ttl.as_millis()).unwrap_or(i64::MAX),
-                ),
+                expires_ms,
             },
         )
         .await?;
         tx.commit().await.map_err(Error::Database)?;
-        self.queue().reserved.insert(call.call_id);
+        let mut queue = self.queue();
+        if queue.reserved.len() >= 10_000 {
+            queue.reserved.retain(|_, expires| *expires > now);
+        }
+        queue.reserved.insert(call.call_id, expires_ms);
         Ok(Ok(()))
     }
 }

@@ -6,8 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use llmax::{Message, Model, Usd};
-use llmax_ledger::{Ledger, Report};
+use llmax::{Error, Message, Model, Usd};
+use llmax_ledger::{Budget, Ledger, Period, Report, ScopeKind};
 use support::{Cluster, database_on, mock_client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,6 +24,25 @@ async fn records_wait_out_an_outage_and_are_written_once() {
     let url = database_on(&cluster.url(), "outage").await;
     let ledger = Ledger::builder(&url).open().await.unwrap();
     let client = mock_client(ledger.clone());
+    // Budgeted ledgers: by default a gate that cannot reach the database
+    // refuses the call; allow_when_unavailable lets it go.
+    let budget = || Budget::new(ScopeKind::User, Period::Day, Usd::dollars(100));
+    let strict = Ledger::builder(&url).budget(budget()).open().await.unwrap();
+    let lenient = Ledger::builder(&url)
+        .budget(budget())
+        .allow_when_unavailable(true)
+        .open()
+        .await
+        .unwrap();
+    let (strict_ledger, lenient_ledger) = (strict.clone(), lenient.clone());
+    let (strict, lenient) = (mock_client(strict), mock_client(lenient));
+    let messages = [Message::user("Hi")];
+    let bob_first = strict
+        .ainvoke(&messages, Model::Gpt4oMini)
+        .user("bob")
+        .await
+        .expect("the database is up: within budget")
+        .cost;
     let mut expected = Usd::ZERO;
     let mut calls = 0u64;
     let call = async |n: u64| {
@@ -53,6 +72,22 @@ async fn records_wait_out_an_outage_and_are_written_once() {
         calls += 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    match strict
+        .ainvoke(&messages, Model::Gpt4oMini)
+        .user("bob")
+        .await
+    {
+        Err(Error::Refused(refusal)) => {
+            assert!(refusal.limit.starts_with("ledger unavailable"), "{refusal}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let response = lenient
+        .ainvoke(&messages, Model::Gpt4oMini)
+        .user("bob")
+        .await
+        .expect("allowed when unavailable");
+    let bob = bob_first.saturating_add(response.cost);
     let during = ledger.stats();
     assert!(during.pending > 0, "{during:?}");
     assert_eq!(during.written, 200, "{during:?}");
@@ -65,6 +100,9 @@ async fn records_wait_out_an_outage_and_are_written_once() {
         expected = expected.saturating_add(call(calls).await);
         calls += 1;
     }
+    // Bob's two calls went through the budgeted ledgers.
+    assert_eq!(strict_ledger.close().await.written, 1);
+    assert_eq!(lenient_ledger.close().await.written, 1);
     let stats = ledger.close().await;
     assert_eq!(stats.dropped, 0, "{stats:?}");
     assert!(stats.write_errors > 0, "the outage was seen: {stats:?}");
@@ -73,7 +111,7 @@ async fn records_wait_out_an_outage_and_are_written_once() {
 
     let reader = Ledger::open(&url).await.unwrap();
     let total = reader.report(&Report::by([])).await.unwrap();
-    assert_eq!(total[0].calls, calls, "nothing lost, nothing doubled");
-    assert_eq!(total[0].cost, expected);
+    assert_eq!(total[0].calls, calls + 2, "nothing lost, nothing doubled");
+    assert_eq!(total[0].cost, expected.saturating_add(bob));
     reader.close().await;
 }

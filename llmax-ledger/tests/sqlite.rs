@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use llmax::{Message, Model, UsageHooks, UsageRecord, Usd};
-use llmax_ledger::{Dimension, Ledger, Report, ReportRow};
+use llmax_ledger::{Budget, Dimension, Ledger, Period, Report, ReportRow, ScopeKind};
 use support::scenarios::{self, REPLY_COST};
 use support::{mock_client, sqlite_file};
 
@@ -207,4 +207,64 @@ async fn reports_group_spend_and_tokens_and_the_command_prints_them() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown dimension `colour`"));
+}
+
+#[tokio::test]
+async fn budgets_per_tenant_per_month_and_for_all_calls_in_total() {
+    let (_dir, path) = sqlite_file();
+    let question = [Message::user("How much?")];
+    // A first call, of another tenant, tells what one such call costs.
+    let probe = Ledger::open(&path).await.unwrap();
+    let cost = mock_client(probe.clone())
+        .ainvoke(&question, Model::Gpt4oMini)
+        .tenant("initech")
+        .await
+        .unwrap()
+        .cost;
+    probe.close().await;
+    let times = |n: u64| Usd::from_picos(cost.picos() * n);
+
+    let ledger = Ledger::builder(&path)
+        .budget(Budget::new(ScopeKind::Tenant, Period::Month, times(3)).only("acme"))
+        .budget(Budget::new(ScopeKind::All, Period::Total, times(6)))
+        .open()
+        .await
+        .unwrap();
+    let client = mock_client(ledger.clone());
+    let call = |tenant: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .ainvoke(&[Message::user("How much?")], Model::Gpt4oMini)
+                .tenant(tenant)
+                .await
+        }
+    };
+    // acme: refused once its month has reached 3 calls' worth.
+    for _ in 0..3 {
+        call("acme").await.unwrap();
+    }
+    match call("acme").await {
+        Err(llmax::Error::Refused(refusal)) => {
+            assert!(
+                refusal.limit.starts_with("tenant acme, month "),
+                "{refusal}"
+            );
+            assert_eq!(refusal.spent, times(3));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // globex has no tenant budget, but every call counts towards the total
+    // of 6: 1 (initech) + 3 (acme) + 2 go.
+    call("globex").await.unwrap();
+    call("globex").await.unwrap();
+    match call("globex").await {
+        Err(llmax::Error::Refused(refusal)) => {
+            assert_eq!(refusal.limit, "all calls, all time");
+            assert_eq!((refusal.spent, refusal.budget), (times(6), times(6)));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let stats = ledger.close().await;
+    assert_eq!(stats.written, 5);
 }
