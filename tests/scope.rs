@@ -25,12 +25,19 @@ struct Seen {
 struct Spy {
     gated: Arc<Mutex<Vec<Seen>>>,
     records: Arc<Mutex<Vec<UsageRecord>>>,
+    /// What `get_usage` reports.
+    spent: Option<Usd>,
 }
 
 impl UsageHooks for Spy {
     fn increment_usage(&self, record: UsageRecord) -> BoxFuture<'_, ()> {
         self.records.lock().unwrap().push(record);
         Box::pin(async {})
+    }
+
+    fn get_usage(&self) -> BoxFuture<'_, Option<Usd>> {
+        let spent = self.spent;
+        Box::pin(async move { spent })
     }
 
     fn gate_call<'a>(&'a self, call: &'a CallContext<'a>) -> BoxFuture<'a, Result<(), Refusal>> {
@@ -216,4 +223,32 @@ async fn embeddings_and_speech_calls_carry_their_tags_too() {
     assert!(gated[0].max_cost.is_some());
     // Speech is billed per character, which the gate does not bound.
     assert_eq!(gated[1].max_cost, None);
+}
+
+#[tokio::test]
+async fn the_client_budget_is_checked_before_the_hooks_gate() {
+    // A gate may reserve the call's cost: a refusal after it would leave
+    // the reservation held, so the client's own budget comes first.
+    let server = openai_server().await;
+    let spy = Spy {
+        spent: Some(Usd::dollars(5)),
+        ..Spy::default()
+    };
+    let client = MultiAIClient::builder()
+        .deployment(
+            Deployment::new(Model::Gpt4o, Provider::OpenAi)
+                .endpoint(server.uri())
+                .api_key("sk-test"),
+        )
+        .hooks(spy.clone())
+        .budget(Usd::dollars(1))
+        .build()
+        .unwrap();
+    let error = client
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Budget { .. }), "{error:?}");
+    assert!(spy.gated.lock().unwrap().is_empty());
+    assert!(server.received_requests().await.unwrap().is_empty());
 }

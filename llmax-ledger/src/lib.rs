@@ -131,7 +131,7 @@ pub enum Error {
 }
 
 /// How a ledger is opened: database, budgets, queue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct LedgerBuilder {
     url: String,
@@ -145,6 +145,19 @@ pub struct LedgerBuilder {
     max_connections: u32,
     acquire_timeout: Duration,
     allow_when_unavailable: bool,
+}
+
+impl std::fmt::Debug for LedgerBuilder {
+    /// The URL is shown without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerBuilder")
+            .field("url", &store::redact(&self.url))
+            .field("budgets", &self.budgets)
+            .field("reserve", &self.reserve)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("write_delay", &self.write_delay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LedgerBuilder {

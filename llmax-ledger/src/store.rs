@@ -433,5 +433,11 @@ mod tests {
             redact("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"
         );
+        let builder = crate::Ledger::builder("postgres://llmax:hunter2@db/usage");
+        let shown = format!("{builder:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("llmax:***@db"),
+            "{shown}"
+        );
     }
 }

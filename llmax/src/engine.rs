@@ -5,7 +5,8 @@
 //! 1. resolve the deployment of the model, and check that the model and
 //!    its protocol serve the operation ([`Engine::target`]);
 //! 2. the caller has the protocol build the request body;
-//! 3. gate: refuse the call before any traffic once the budget is spent;
+//! 3. gate: refuse the call before any traffic once the budget is spent,
+//!    or when the hooks' `gate_call` says so (a ledger's scoped budgets);
 //! 4. send with retries: one loop, one backoff policy, the provider's
 //!    `Retry-After` honoured, one timer per attempt;
 //! 5. read the whole body, or hand the stream on;
@@ -208,15 +209,16 @@ fn body_timeout(after: Duration) -> Error {
 impl Engine {
     /// Refuses the call if the budget is spent. Runs before any traffic.
     async fn gate(&self, exchange: &Exchange<'_>, accounting: &Accounting) -> Result<()> {
-        let call = accounting.context(max_cost(exchange));
-        self.hooks.gate_call(&call).await.map_err(Error::Refused)?;
-        let Some(budget) = self.budget else {
-            return Ok(());
-        };
-        match self.hooks.get_usage().await {
-            Some(spent) if spent >= budget => Err(Error::Budget { spent, budget }),
-            _ => Ok(()),
+        if let Some(budget) = self.budget
+            && let Some(spent) = self.hooks.get_usage().await
+            && spent >= budget
+        {
+            return Err(Error::Budget { spent, budget });
         }
+        // Last: a hook may reserve the call's cost here, which a refusal
+        // after it would leave held until it expires.
+        let call = accounting.context(max_cost(exchange));
+        self.hooks.gate_call(&call).await.map_err(Error::Refused)
     }
 
     fn accounting(&self, exchange: &Exchange<'_>) -> Accounting {
