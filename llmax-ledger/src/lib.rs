@@ -261,6 +261,7 @@ impl LedgerBuilder {
             queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
             drained: Notify::new(),
+            commit: tokio::sync::RwLock::new(()),
             stats: Counters::default(),
         });
         let writer = tokio::spawn(write_loop(shared.clone()));
@@ -338,6 +339,11 @@ struct Shared {
     wake: Notify,
     /// Told after each write and when the writer stops.
     drained: Notify,
+    /// Held by the writer (exclusive) from a batch's commit to its removal
+    /// from the queue, and by the gate (shared) while it sums the queue and
+    /// the database: otherwise a gate could see a record in both, or, reading
+    /// in the other order, in neither.
+    commit: tokio::sync::RwLock<()>,
     stats: Counters,
 }
 
@@ -480,12 +486,13 @@ impl Shared {
                 }
             })
             .collect();
+        // Before the connection: a gate waiting for the writer must not
+        // hold one the writer needs.
+        let _commit = self.commit.read().await;
         let mut conn = self.pool.acquire().await.map_err(Error::Database)?;
         let amount = reserve.map(|cost| saturating_i64(cost.picos()));
         let Some(amount) = amount else {
             for ((budget, tag), window) in applicable.iter().zip(&windows) {
-                // Queued first, then the database: a row written between
-                // the two is counted twice (never missed).
                 let queued = self.pending(window);
                 let spent = store::spent(&mut conn, window, now)
                     .await?
@@ -626,9 +633,19 @@ async fn write_loop(shared: Arc<Shared>) {
             shared.wake.notified().await;
             continue;
         }
-        match store::write(&shared.pool, shared.backend, &batch, now_ms()).await {
+        // Only gates wait for it, and only when there are budgets.
+        let commit = if shared.budgets.is_empty() {
+            None
+        } else {
+            Some(shared.commit.write().await)
+        };
+        let written = store::write(&shared.pool, shared.backend, &batch, now_ms()).await;
+        if written.is_ok() {
+            shared.queue().rows.drain(..batch.len());
+        }
+        drop(commit);
+        match written {
             Ok(inserted) => {
-                shared.queue().rows.drain(..batch.len());
                 let stats = &shared.stats;
                 stats.written.fetch_add(inserted, Ordering::Relaxed);
                 stats
