@@ -125,6 +125,25 @@ async fn a_daily_user_budget_holds_across_processes() {
     assert!(run.spent <= limit.saturating_add(bound), "{run:?}");
 }
 
+/// Runs only as a child of the test below (see `scenarios::budget_child`).
+#[tokio::test]
+async fn budget_child() {
+    scenarios::budget_child().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_user_budget_holds_across_os_processes_sharing_the_file() {
+    if std::env::var(scenarios::CHILD).is_ok() {
+        return;
+    }
+    let (_dir, path) = sqlite_file();
+    let limit = Usd::from_picos(REPLY_COST.picos() * 10 + REPLY_COST.picos() / 2);
+    let run = scenarios::budget_across_os_processes(&path, "budget_child", 4, 8, limit, true).await;
+    assert!(run.refused > 0, "{run:?}");
+    assert!(run.spent <= limit, "{run:?}");
+    assert!(run.allowed >= 8, "{run:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservations_keep_the_spend_under_the_limit() {
     let (_dir, path) = sqlite_file();

@@ -153,3 +153,115 @@ pub async fn budget_across(
     ledger.close().await;
     total
 }
+
+/// The environment variable that makes a test binary a child of
+/// [`budget_across_os_processes`].
+pub const CHILD: &str = "LLMAX_LEDGER_TEST_CHILD";
+
+/// [`budget_across`] with real operating-system processes: this test
+/// binary started `processes` times, each running `child_test` (which
+/// calls [`budget_child`]), all on one local OpenAI server.
+pub async fn budget_across_os_processes(
+    url: &str,
+    child_test: &str,
+    processes: usize,
+    calls: usize,
+    limit: Usd,
+    reserve: bool,
+) -> BudgetRun {
+    let server = openai_server().await;
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut children = Vec::new();
+    for _ in 0..processes {
+        children.push(
+            tokio::process::Command::new(&exe)
+                .args([child_test, "--exact", "--nocapture", "--test-threads=1"])
+                .env(
+                    CHILD,
+                    format!("{url} {} {calls} {} {reserve}", server.uri(), limit.picos()),
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("a child process"),
+        );
+    }
+    let mut total = BudgetRun::default();
+    for child in children {
+        let out = child.wait_with_output().await.expect("the child ends");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|line| Some(line.split_once("CHILD RESULT ")?.1))
+            .unwrap_or_else(|| panic!("no result from the child:\n{stdout}"));
+        let numbers: Vec<u64> = line
+            .split(' ')
+            .map(|n| n.parse().expect("a number"))
+            .collect();
+        total.allowed += numbers[0] as usize;
+        total.refused += numbers[1] as usize;
+        total.spent = total.spent.saturating_add(Usd::from_picos(numbers[2]));
+    }
+    let received = server.received_requests().await.expect("recording").len();
+    assert_eq!(received, total.allowed, "nothing sent for a refused call");
+    let ledger = Ledger::open(url).await.expect("reopen");
+    let alice = ledger
+        .report(&Report::by([]).user("alice"))
+        .await
+        .expect("report");
+    assert_eq!(alice[0].calls, total.allowed as u64);
+    assert_eq!(alice[0].cost, total.spent);
+    ledger.close().await;
+    total
+}
+
+/// A child process of [`budget_across_os_processes`]: makes its calls for
+/// alice through a ledger of its own and prints what happened. Does nothing
+/// outside such a child.
+pub async fn budget_child() {
+    let Ok(spec) = std::env::var(CHILD) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let (url, endpoint) = (parts[0], parts[1]);
+    let calls: usize = parts[2].parse().expect("calls");
+    let limit = Usd::from_picos(parts[3].parse().expect("limit"));
+    let reserve = parts[4] == "true";
+    let ledger = Ledger::builder(url)
+        .max_connections(2)
+        .budget(Budget::new(ScopeKind::User, Period::Day, limit))
+        .reserve(reserve)
+        .open()
+        .await
+        .expect("open the ledger");
+    let client = openai_client(endpoint, ledger.clone());
+    let mut run = BudgetRun::default();
+    for _ in 0..calls {
+        match client
+            .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+            .max_tokens(400)
+            .user("alice")
+            .await
+        {
+            Ok(response) => {
+                run.allowed += 1;
+                run.spent = run.spent.saturating_add(response.cost);
+            }
+            Err(Error::Refused(_)) => run.refused += 1,
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    let stats = ledger.close().await;
+    assert_eq!(stats.dropped, 0);
+    println!(
+        "CHILD RESULT {} {} {}",
+        run.allowed,
+        run.refused,
+        run.spent.picos()
+    );
+}
