@@ -6,8 +6,9 @@
 //!
 //! `.ci/run` starts the mocks and sets `LLMAX_CONFORMANCE=1`; without it
 //! these tests say so and pass, since they need Node.js and the mocks.
-//! Ports: 4010 OpenAI, 4011 Mistral, 4014 OpenAI strict (unknown top-level
-//! fields rejected). Chat requests are checked against each spec, and
+//! Ports: 4010 OpenAI, 4011 Mistral, 4012 Anthropic, 4013 Gemini, 4014
+//! OpenAI strict and 4015 Gemini strict (unknown top-level fields
+//! rejected). Chat requests are checked against each spec, and
 //! embeddings requests against OpenAI's and Mistral's; speech-to-text,
 //! text-to-speech and image requests against OpenAI's (and Mistral's for
 //! speech to text).
@@ -250,6 +251,87 @@ async fn anthropic_requests_conform_to_the_anthropic_spec() {
     assert_all_accepted(&verdicts, count, "anthropic.json");
     assert!(verdicts.iter().any(|v| v.body.contains("cache_control")));
     invalid_is_rejected(&client, &proxy, Model::Claude4_5Sonnet).await;
+}
+
+#[tokio::test]
+async fn gemini_requests_conform_to_the_gemini_spec() {
+    if !enabled() {
+        return;
+    }
+    let model = Model::Gemini3ProPreview;
+    let embedder = Model::GeminiEmbedding001;
+    for (port, spec) in [(4013, "gemini.json"), (4015, "gemini.strict.json")] {
+        let proxy = VerdictProxy::start(&format!("http://127.0.0.1:{port}")).await;
+        let client = MultiAIClient::new([
+            Deployment::new(model, Provider::Gemini)
+                .endpoint(format!("{}/v1beta", proxy.url))
+                .api_key("g-test"),
+            Deployment::new(embedder, Provider::Gemini)
+                .endpoint(format!("{}/v1beta", proxy.url))
+                .api_key("g-test"),
+        ])
+        .unwrap();
+        let mut cases = shapes(true);
+        cases.push((
+            "signed tool calls, tool choice, thinking and audio",
+            vec![
+                Message::user_parts([
+                    ContentPart::text("Weather here?"),
+                    ContentPart::input_audio("UklGRg==", "wav"),
+                    ContentPart::image_url("gs://bucket/map.png"),
+                ]),
+                Message::assistant_tool_calls([ToolCall::function(
+                    "llmax-call-0",
+                    "weather",
+                    r#"{"city":"Paris"}"#,
+                )
+                .with_thought_signature("c2lnbmF0dXJl")]),
+                Message::tool("llmax-call-0", "sunny"),
+            ],
+            CallOptions::new()
+                .tools([Tool::new(
+                    "weather",
+                    "Weather",
+                    json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+                )])
+                .tool_choice(ToolChoice::Named("weather".into()))
+                .thinking(llmax::Thinking::Level(llmax::ThinkingLevel::High)),
+        ));
+        cases.push((
+            "thinking budget and tool choice modes",
+            vec![Message::user("Hi")],
+            CallOptions::new()
+                .tools([Tool::new("f", "F", json!({"type": "object"}))])
+                .tool_choice(ToolChoice::Required)
+                .thinking(llmax::Thinking::Budget(512)),
+        ));
+        let count = cases.len() * 2;
+        for (_, messages, options) in cases {
+            let _ = client
+                .ainvoke(&messages, model)
+                .options(options.clone())
+                .await;
+            if let Ok(mut stream) = client.astream(&messages, model).options(options).await {
+                while stream.next().await.is_some() {}
+            }
+        }
+        let verdicts = proxy.take();
+        assert_all_accepted(&verdicts, count, spec);
+        assert!(verdicts.iter().any(|v| v.body.contains("thoughtSignature")));
+        let sent = send_embeddings(&client, embedder).await;
+        assert_all_accepted(&proxy.take(), sent, spec);
+        // A string temperature is refused by the spec.
+        let _ = client
+            .ainvoke(&[Message::user("Hi")], model)
+            .extra("generationConfig", json!({"temperature": "hot"}))
+            .await;
+        let verdicts = proxy.take();
+        assert_eq!(verdicts.len(), 1);
+        assert!(
+            !verdicts[0].accepted(),
+            "a string temperature must be rejected: {verdicts:?}"
+        );
+    }
 }
 
 /// A 16 kHz, 16-bit mono WAV of `samples` zero samples.

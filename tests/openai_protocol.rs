@@ -381,7 +381,7 @@ async fn gemini_retry_delay_in_the_body() {
         ))
         .mount(&server)
         .await;
-    let deployment = Deployment::new(Model::Gemini2_5Flash, Provider::Gemini)
+    let deployment = Deployment::new(Model::Gemini2_5Flash, Provider::GeminiOpenAi)
         .endpoint(server.uri())
         .api_key("g");
     let (client, _) = client_with(deployment);

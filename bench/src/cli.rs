@@ -161,7 +161,7 @@ pub fn run(args: &[String], exe: &Path) -> i32 {
     }
 }
 
-const USAGE: &str = "usage: llmax-bench [all [N...] [--rounds R] [--multi-thread] [--no-pin] | smoke | serve [ADDR] | profile W llmax|floor openai|anthropic [COUNT] [--in-flight N]]";
+const USAGE: &str = "usage: llmax-bench [all [N...] [--rounds R] [--multi-thread] [--no-pin] | smoke | serve [ADDR] | profile W llmax|floor openai|anthropic|gemini [COUNT] [--in-flight N]]";
 
 fn parse_config(mut config: Config, args: &[&str]) -> Result<Config, BoxError> {
     let mut only = Vec::new();
@@ -375,7 +375,7 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
     if wants(1) || wants(2) || wants(3) {
         let runtime = runtime(config.multi_thread)?;
         warm_up(&runtime, &base, config)?;
-        for proto in [Proto::OpenAi, Proto::Anthropic] {
+        for proto in Proto::ALL {
             if wants(1) {
                 let n = config.sequential_calls;
                 let label = format!("1. {n} sequential calls, {}", proto.name());
@@ -708,7 +708,7 @@ fn warm_up(runtime: &tokio::runtime::Runtime, base: &str, config: &Config) -> Re
         .unwrap_or(1);
     loop {
         for client in &sides {
-            for proto in [Proto::OpenAi, Proto::Anthropic] {
+            for proto in Proto::ALL {
                 runtime.block_on(calls(client, proto, calls_each, 1))?;
                 runtime.block_on(streams(
                     client,

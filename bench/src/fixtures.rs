@@ -33,6 +33,10 @@ pub struct Fixtures {
     pub anthropic_json: Bytes,
     /// `anthropic/anthropic-text.chunks.txt`, as `event: TYPE` + `data: ...` events.
     pub anthropic_stream: StreamFrames,
+    /// `google/google-text.json`.
+    pub gemini_json: Bytes,
+    /// `google/google-text.chunks.txt`, as `data: ...` events (no end marker).
+    pub gemini_stream: StreamFrames,
     /// The numbers of `openai/openai-embedding.json`, as written there and as
     /// `f32`: the embeddings replies repeat them to the vectors' length.
     pub embedding_numbers: Vec<(String, f32)>,
@@ -54,11 +58,14 @@ impl Fixtures {
         };
         let openai_lines = lines(&read("openai/openai-text.chunks.txt")?)?;
         let anthropic_lines = lines(&read("anthropic/anthropic-text.chunks.txt")?)?;
+        let gemini_lines = lines(&read("google/google-text.chunks.txt")?)?;
         Ok(Fixtures {
             openai_json: Bytes::from(read("openai/openai-text.json")?),
             openai_stream: openai_frames(&openai_lines)?,
             anthropic_json: Bytes::from(read("anthropic/anthropic-text.json")?),
             anthropic_stream: anthropic_frames(&anthropic_lines)?,
+            gemini_json: Bytes::from(read("google/google-text.json")?),
+            gemini_stream: gemini_frames(&gemini_lines)?,
             embedding_numbers: embedding_numbers(&read("openai/openai-embedding.json")?)?,
         })
     }
@@ -148,6 +155,35 @@ fn anthropic_frames(lines: &[(String, Value)]) -> Result<StreamFrames, String> {
     Ok(frames)
 }
 
+/// Gemini: the events with answer text and no finish reason are the body;
+/// the event with the finish reason (and the final usage) the tail. There
+/// is no end marker: the stream ends with the connection.
+fn gemini_frames(lines: &[(String, Value)]) -> Result<StreamFrames, String> {
+    let mut frames = StreamFrames {
+        head: Vec::new(),
+        body: Vec::new(),
+        tail: Vec::new(),
+    };
+    for (line, value) in lines {
+        let candidate = &value["candidates"][0];
+        let text = candidate["content"]["parts"][0]["text"]
+            .as_str()
+            .is_some_and(|text| !text.is_empty());
+        let frame = Bytes::from(format!("data: {line}\n\n"));
+        if text && candidate["finishReason"].is_null() && frames.tail.is_empty() {
+            frames.body.push(frame);
+        } else if frames.body.is_empty() {
+            frames.head.push(frame);
+        } else {
+            frames.tail.push(frame);
+        }
+    }
+    if frames.body.is_empty() {
+        return Err("the Gemini stream fixture has no text event".to_owned());
+    }
+    Ok(frames)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +201,10 @@ mod tests {
         assert_eq!(anthropic.body.len(), 6);
         assert_eq!(anthropic.tail.len(), 3);
         assert!(anthropic.tail[2].starts_with(b"event: message_stop\n"));
+        let gemini = &fixtures.gemini_stream;
+        assert_eq!(gemini.head.len(), 0);
+        assert_eq!(gemini.body.len(), 2);
+        assert_eq!(gemini.tail.len(), 1);
         assert_eq!(fixtures.embedding_numbers.len(), 10);
         assert_eq!(fixtures.embedding_numbers[0].0, "0.0057293195");
     }

@@ -20,9 +20,12 @@ pub struct Floor {
     http: reqwest::Client,
     openai_url: reqwest::Url,
     anthropic_url: reqwest::Url,
+    gemini_url: reqwest::Url,
+    gemini_stream_url: reqwest::Url,
     embeddings_url: reqwest::Url,
     openai_headers: HeaderMap,
     anthropic_headers: HeaderMap,
+    gemini_headers: HeaderMap,
 }
 
 #[derive(Serialize)]
@@ -144,6 +147,73 @@ struct AnthropicDelta {
 }
 
 #[derive(Serialize)]
+struct GeminiText<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct GeminiContent<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'a str>,
+    parts: [GeminiText<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiRequest<'a> {
+    contents: [GeminiContent<'a>; 1],
+    system_instruction: GeminiContent<'a>,
+    #[serde(rename = "bench_chunks", skip_serializing_if = "Option::is_none")]
+    bench_chunks: Option<usize>,
+    #[serde(rename = "bench_delay_ms", skip_serializing_if = "Option::is_none")]
+    bench_delay_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiResponse {
+    #[serde(default)]
+    candidates: Vec<GeminiCandidate>,
+    usage_metadata: Option<GeminiUsage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiCandidate {
+    content: Option<GeminiReplyContent>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GeminiReplyContent {
+    #[serde(default)]
+    parts: Vec<GeminiPart>,
+}
+
+#[derive(Deserialize)]
+struct GeminiPart {
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiUsage {
+    #[serde(default)]
+    prompt_token_count: u64,
+    #[serde(default)]
+    candidates_token_count: u64,
+    #[serde(default)]
+    thoughts_token_count: u64,
+}
+
+impl GeminiUsage {
+    /// Output tokens as llmax counts them: thoughts included.
+    fn output(&self) -> u64 {
+        self.candidates_token_count + self.thoughts_token_count
+    }
+}
+
+#[derive(Serialize)]
 struct EmbeddingRequest<'a> {
     model: &'a str,
     input: &'a [String],
@@ -204,13 +274,19 @@ impl Floor {
         anthropic_headers.insert(CONTENT_TYPE, json);
         anthropic_headers.insert("x-api-key", HeaderValue::from_static("sk-ant-bench"));
         anthropic_headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        let mut gemini_headers = HeaderMap::new();
+        gemini_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        gemini_headers.insert("x-goog-api-key", HeaderValue::from_static("g-bench"));
         Floor {
             http,
             openai_url: url("/chat/completions"),
             anthropic_url: url("/v1/messages"),
+            gemini_url: url("/models/gemini-2.5-flash:generateContent"),
+            gemini_stream_url: url("/models/gemini-2.5-flash:streamGenerateContent?alt=sse"),
             embeddings_url: url("/embeddings"),
             openai_headers,
             anthropic_headers,
+            gemini_headers,
         }
     }
 
@@ -261,6 +337,33 @@ impl Floor {
         serde_json::to_vec(&request).expect("serializable")
     }
 
+    fn gemini_body(conversation: &Conversation, chunks: Option<(usize, u64)>) -> Vec<u8> {
+        let request = GeminiRequest {
+            contents: [GeminiContent {
+                role: Some("user"),
+                parts: [GeminiText {
+                    text: conversation.user,
+                }],
+            }],
+            system_instruction: GeminiContent {
+                role: None,
+                parts: [GeminiText {
+                    text: conversation.system,
+                }],
+            },
+            bench_chunks: chunks.map(|(n, _)| n),
+            bench_delay_ms: chunks.map(|(_, delay)| delay).filter(|d| *d > 0),
+        };
+        serde_json::to_vec(&request).expect("serializable")
+    }
+
+    fn post_gemini(&self, url: &reqwest::Url, body: Vec<u8>) -> reqwest::RequestBuilder {
+        self.http
+            .post(url.clone())
+            .headers(self.gemini_headers.clone())
+            .body(body)
+    }
+
     fn post_openai(&self, body: Vec<u8>) -> reqwest::RequestBuilder {
         self.http
             .post(self.openai_url.clone())
@@ -307,6 +410,74 @@ impl Floor {
             text,
             tokens: reply.usage.input_tokens + reply.usage.output_tokens,
         })
+    }
+
+    /// A non-streamed Gemini `generateContent`.
+    pub async fn gemini(&self, conversation: &Conversation) -> Result<Answer, BoxError> {
+        let body = Floor::gemini_body(conversation, None);
+        let response = self
+            .post_gemini(&self.gemini_url, body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let bytes = response.bytes().await?;
+        let reply: GeminiResponse = serde_json::from_slice(&bytes)?;
+        let mut text = String::new();
+        let parts = reply
+            .candidates
+            .into_iter()
+            .next()
+            .and_then(|candidate| candidate.content)
+            .map(|content| content.parts)
+            .unwrap_or_default();
+        for part in parts {
+            text.push_str(part.text.as_deref().unwrap_or_default());
+        }
+        let tokens = reply
+            .usage_metadata
+            .map_or(0, |usage| usage.prompt_token_count + usage.output());
+        Ok(Answer { text, tokens })
+    }
+
+    /// Starts a streamed Gemini `streamGenerateContent` of `chunks` text events.
+    pub async fn gemini_open(
+        &self,
+        conversation: &Conversation,
+        chunks: usize,
+        delay_ms: u64,
+    ) -> Result<reqwest::Response, BoxError> {
+        let body = Floor::gemini_body(conversation, Some((chunks, delay_ms)));
+        Ok(self
+            .post_gemini(&self.gemini_stream_url, body)
+            .send()
+            .await?
+            .error_for_status()?)
+    }
+
+    /// Reads a streamed Gemini reply, to the event with the finish reason.
+    pub async fn gemini_read(response: reqwest::Response) -> Result<Streamed, BoxError> {
+        let mut streamed = Streamed::default();
+        data_lines(response, |data| {
+            let event: GeminiResponse = serde_json::from_slice(data)?;
+            let mut finished = false;
+            for candidate in event.candidates {
+                for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+                    if let Some(text) = part.text
+                        && !text.is_empty()
+                    {
+                        streamed.content_chunks += 1;
+                        streamed.bytes += text.len();
+                    }
+                }
+                finished |= candidate.finish_reason.is_some();
+            }
+            if finished && let Some(usage) = event.usage_metadata {
+                streamed.output_tokens = Some(usage.output());
+            }
+            Ok(finished)
+        })
+        .await?;
+        Ok(streamed)
     }
 
     /// An OpenAI embeddings call: the vectors as JSON numbers, or as base64

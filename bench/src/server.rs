@@ -1,6 +1,8 @@
 //! The fake provider: a small hyper server speaking OpenAI's chat completions
 //! (`POST /chat/completions`, `/v1/chat/completions`) and Anthropic's
-//! Messages (`POST /v1/messages`), non-streamed and streamed, from the
+//! Messages (`POST /v1/messages`) and Gemini's `generateContent` (`POST
+//! /models/{model}:generateContent`, `:streamGenerateContent`), non-streamed
+//! and streamed, from the
 //! recorded fixtures; and OpenAI's embeddings (`POST /embeddings`,
 //! `/v1/embeddings`): one vector per input, of `dimensions` numbers (1536 by
 //! default), the recorded reply's numbers repeated, as JSON numbers or as
@@ -115,6 +117,10 @@ struct BenchFields {
 enum Protocol {
     OpenAi,
     Anthropic,
+    /// Streamed or not, as the path says.
+    Gemini {
+        stream: bool,
+    },
 }
 
 async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
@@ -122,6 +128,16 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
     let protocol = match (request.method(), request.uri().path()) {
         (&Method::POST, "/chat/completions" | "/v1/chat/completions") => Protocol::OpenAi,
         (&Method::POST, "/v1/messages") => Protocol::Anthropic,
+        (&Method::POST, path)
+            if path.starts_with("/models/") && path.ends_with(":generateContent") =>
+        {
+            Protocol::Gemini { stream: false }
+        }
+        (&Method::POST, path)
+            if path.starts_with("/models/") && path.ends_with(":streamGenerateContent") =>
+        {
+            Protocol::Gemini { stream: true }
+        }
         (&Method::POST, "/embeddings" | "/v1/embeddings") => {
             return embeddings(request, state).await;
         }
@@ -134,6 +150,7 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
             request.headers().contains_key("x-api-key")
                 && request.headers().contains_key("anthropic-version")
         }
+        Protocol::Gemini { .. } => request.headers().contains_key("x-goog-api-key"),
     };
     if !authorized {
         return error(
@@ -153,10 +170,14 @@ async fn handle(request: Request<Incoming>, state: &State) -> Response<Body> {
             "the body is not JSON",
         );
     };
+    if let Protocol::Gemini { stream } = protocol {
+        fields.stream = stream;
+    }
     override_from(&mut fields, parts.uri.query(), &parts.headers);
     let (whole, frames) = match protocol {
         Protocol::OpenAi => (&fixtures.openai_json, &fixtures.openai_stream),
         Protocol::Anthropic => (&fixtures.anthropic_json, &fixtures.anthropic_stream),
+        Protocol::Gemini { .. } => (&fixtures.gemini_json, &fixtures.gemini_stream),
     };
     if !fields.stream {
         return json(StatusCode::OK, whole.clone());

@@ -48,14 +48,20 @@ pub enum Proto {
     OpenAi,
     /// Anthropic Messages (`claude-4.5-sonnet` on `anthropic`).
     Anthropic,
+    /// Gemini `generateContent` (`gemini-2.5-flash` on `gemini`).
+    Gemini,
 }
 
 impl Proto {
-    /// `openai` or `anthropic`.
+    /// Every protocol, in the order of the report.
+    pub const ALL: [Proto; 3] = [Proto::OpenAi, Proto::Anthropic, Proto::Gemini];
+
+    /// `openai`, `anthropic` or `gemini`.
     pub fn name(self) -> &'static str {
         match self {
             Proto::OpenAi => "openai",
             Proto::Anthropic => "anthropic",
+            Proto::Gemini => "gemini",
         }
     }
 
@@ -64,6 +70,7 @@ impl Proto {
         match name {
             "openai" => Some(Proto::OpenAi),
             "anthropic" => Some(Proto::Anthropic),
+            "gemini" => Some(Proto::Gemini),
             _ => None,
         }
     }
@@ -72,6 +79,7 @@ impl Proto {
         match self {
             Proto::OpenAi => Model::Gpt4o,
             Proto::Anthropic => Model::Claude4_5Sonnet,
+            Proto::Gemini => Model::Gemini2_5Flash,
         }
     }
 }
@@ -80,8 +88,8 @@ impl Proto {
 pub const EMBEDDING_MODEL: Model = llmax::model!("text-embedding-3-small");
 
 /// The llmax client of the fake provider at `base`: `gpt-4o` on OpenAI,
-/// `claude-4.5-sonnet` on Anthropic and [`EMBEDDING_MODEL`] on OpenAI,
-/// default options.
+/// `claude-4.5-sonnet` on Anthropic, `gemini-2.5-flash` on Gemini and
+/// [`EMBEDDING_MODEL`] on OpenAI, default options.
 pub fn llmax_client(base: &str) -> MultiAIClient {
     MultiAIClient::new(deployments(base)).expect("valid deployments")
 }
@@ -95,7 +103,7 @@ pub fn llmax_client_with(base: &str, hooks: impl llmax::UsageHooks) -> MultiAICl
         .expect("valid deployments")
 }
 
-fn deployments(base: &str) -> [Deployment; 3] {
+fn deployments(base: &str) -> [Deployment; 4] {
     [
         Deployment::new(Model::Gpt4o, Provider::OpenAi)
             .endpoint(base)
@@ -103,6 +111,9 @@ fn deployments(base: &str) -> [Deployment; 3] {
         Deployment::new(Model::Claude4_5Sonnet, Provider::Anthropic)
             .endpoint(base)
             .api_key("sk-ant-bench"),
+        Deployment::new(Model::Gemini2_5Flash, Provider::Gemini)
+            .endpoint(base)
+            .api_key("g-bench"),
         Deployment::new(EMBEDDING_MODEL, Provider::OpenAi)
             .endpoint(base)
             .api_key("sk-bench"),
@@ -205,6 +216,7 @@ impl Client {
                 let answer = match proto {
                     Proto::OpenAi => floor.openai(&CONVERSATION).await?,
                     Proto::Anthropic => floor.anthropic(&CONVERSATION).await?,
+                    Proto::Gemini => floor.gemini(&CONVERSATION).await?,
                 };
                 Ok(answer.text.len())
             }
@@ -256,6 +268,7 @@ impl Client {
                             .anthropic_open(&CONVERSATION, chunks, delay_ms)
                             .await?
                     }
+                    Proto::Gemini => floor.gemini_open(&CONVERSATION, chunks, delay_ms).await?,
                 };
                 Ok(OpenStream::Floor(proto, response))
             }
@@ -293,6 +306,7 @@ impl OpenStream {
             }
             OpenStream::Floor(Proto::OpenAi, response) => Floor::openai_read(response).await,
             OpenStream::Floor(Proto::Anthropic, response) => Floor::anthropic_read(response).await,
+            OpenStream::Floor(Proto::Gemini, response) => Floor::gemini_read(response).await,
         }
     }
 }

@@ -36,7 +36,7 @@ fn the_suite_runs_in_smoke_mode() {
 }
 
 #[test]
-fn the_fake_provider_serves_both_protocols_and_embeddings() {
+fn the_fake_provider_serves_the_protocols_and_embeddings() {
     let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_llmax-bench"));
     let server = llmax_bench::server::ServerProcess::spawn(&exe, None).expect("it starts");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -62,6 +62,15 @@ fn the_fake_provider_serves_both_protocols_and_embeddings() {
             .unwrap();
         assert_eq!(read.content_chunks, 500);
         assert_eq!(read.output_tokens, Some(30));
+        let answer = floor.gemini(&conversation).await.unwrap();
+        assert!(answer.text.starts_with("There are **3**"));
+        assert_eq!(answer.tokens, 9 + 28 + 244);
+        let response = floor.gemini_open(&conversation, 5, 0).await.unwrap();
+        let read = llmax_bench::floor::Floor::gemini_read(response)
+            .await
+            .unwrap();
+        assert_eq!(read.content_chunks, 5);
+        assert_eq!(read.output_tokens, Some(23 + 185));
         // Embeddings: the recorded numbers, as JSON or base64 alike.
         let inputs = ["a".to_owned(), "b".to_owned()];
         let float = floor.embeddings(&inputs, false).await.unwrap();

@@ -22,6 +22,10 @@ pub const PROTOCOLS: &[Choice] = &[
         variant: "Anthropic",
     },
     Choice {
+        name: "gemini",
+        variant: "Gemini",
+    },
+    Choice {
         name: "mock",
         variant: "Mock",
     },
@@ -43,6 +47,10 @@ pub const AUTHS: &[Choice] = &[
     Choice {
         name: "x-api-key",
         variant: "XApiKey",
+    },
+    Choice {
+        name: "x-goog-api-key",
+        variant: "XGoogApiKey",
     },
     Choice {
         name: "none",

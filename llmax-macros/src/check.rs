@@ -169,9 +169,11 @@ fn model(
                     },
                     Some(&offer.at),
                     format!(
-                        "its protocol, `{}`, serves only chat models, and this model is of kind \
+                        "its protocol, `{}`, serves only {} models, and this model is of kind \
                          `{}`",
-                        provider.protocol.name, kind.name
+                        provider.protocol.name,
+                        served(provider.protocol.name),
+                        kind.name
                     ),
                 );
             }
@@ -201,10 +203,24 @@ fn model(
 }
 
 /// Whether a protocol has an endpoint for a kind of model: Anthropic's
-/// Messages API is chat only; the OpenAI protocol (and the mock, which
-/// speaks it) serves every kind llmax calls.
+/// Messages API is chat only; Gemini's native API serves chat and
+/// embeddings (`generateContent`, `batchEmbedContents`); the OpenAI
+/// protocol (and the mock, which speaks it) serves every kind llmax calls.
 fn serves(protocol: &str, kind: &str) -> bool {
-    protocol != "anthropic" || kind == "chat"
+    match protocol {
+        "anthropic" => kind == "chat",
+        "gemini" => matches!(kind, "chat" | "embedding"),
+        _ => true,
+    }
+}
+
+/// The kinds of model a protocol that does not serve them all serves, for
+/// the error message.
+fn served(protocol: &str) -> &'static str {
+    match protocol {
+        "gemini" => "chat and embedding",
+        _ => "chat",
+    }
 }
 
 /// An offer, checked: its provider is declared, its prices are exact.
@@ -771,9 +787,9 @@ mod tests {
             errors,
             [
                 "m.toml:3:24: provider `a`: unknown protocol `opnai`; expected `openai`, \
-                 `anthropic` or `mock` (did you mean `openai`?)",
+                 `anthropic`, `gemini` or `mock` (did you mean `openai`?)",
                 "m.toml:5:20: provider `a`: unknown auth `token`; expected `bearer`, `api-key`, \
-                 `x-api-key` or `none`",
+                 `x-api-key`, `x-goog-api-key` or `none`",
                 "m.toml:7:20: model `m`: unknown kind `chatt`; expected `chat`, `embedding`, \
                  `transcription`, `image`, `speech` or `video` (did you mean `chat`?)",
                 "m.toml:8:42: model `m`: unknown capability `vission`; expected `streaming`, \
@@ -799,10 +815,10 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "m.toml:2:24: provider `a`: missing `protocol` (one of `openai`, `anthropic` or \
+                "m.toml:2:24: provider `a`: missing `protocol` (one of `openai`, `anthropic`, `gemini` or \
                  `mock`)",
                 "m.toml:2:24: provider `a`: missing `auth` (one of `bearer`, `api-key`, \
-                 `x-api-key` or `none`)",
+                 `x-api-key`, `x-goog-api-key` or `none`)",
                 "m.toml:4:21: model `m`: missing `kind` (one of `chat`, `embedding`, \
                  `transcription`, `image`, `speech` or `video`)",
                 "m.toml:4:21: model `m`: no provider serves it; add at least one \
@@ -918,13 +934,26 @@ mod tests {
             [models.chat]
             kind = "chat"
             providers.claude = {}
+            providers.google = {}
+            [providers.google]
+            protocol = "gemini"
+            base_url = "x"
+            auth = "x-goog-api-key"
+            [models.vectors]
+            kind = "embedding"
+            providers.google = {}
+            [models.picture]
+            kind = "image"
+            providers.google = {}
             "#,
         );
         assert_eq!(
             errors,
             [
                 "m.toml:13:23: model `embed`: provider `claude`: its protocol, `anthropic`, serves \
-              only chat models, and this model is of kind `embedding`"
+              only chat models, and this model is of kind `embedding`",
+                "m.toml:27:23: model `picture`: provider `google`: its protocol, `gemini`, serves \
+              only chat and embedding models, and this model is of kind `image`"
             ]
         );
     }

@@ -42,7 +42,7 @@ pub struct ProviderDecl {
     /// One line on the provider.
     #[serde(default)]
     pub description: String,
-    /// `openai`, `anthropic` or `mock`.
+    /// `openai`, `anthropic`, `gemini` or `mock`.
     pub protocol: Option<Spanned<String>>,
     /// Base-URL templates: one string or a list.
     #[serde(default, deserialize_with = "one_or_many")]
@@ -50,7 +50,7 @@ pub struct ProviderDecl {
     /// Query parameters, the values being templates.
     #[serde(default)]
     pub query: Table<Spanned<String>>,
-    /// `bearer`, `api-key`, `x-api-key` or `none`.
+    /// `bearer`, `api-key`, `x-api-key`, `x-goog-api-key` or `none`.
     pub auth: Option<Spanned<String>>,
     /// Deployment fields that must be set.
     #[serde(default)]

@@ -76,14 +76,14 @@ impl Deployment {
         self
     }
 
-    /// The project id (Scaleway).
+    /// The project id (Scaleway, Vertex AI).
     #[must_use]
     pub fn project_id(mut self, project_id: impl Into<String>) -> Self {
         self.project_id = Some(project_id.into());
         self
     }
 
-    /// The region.
+    /// The region (Vertex AI: `us-central1` unless set).
     #[must_use]
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());

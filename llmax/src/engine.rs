@@ -54,6 +54,9 @@ pub(crate) struct Target {
     /// The URL of each operation the protocol serves, by
     /// [`Operation::index`].
     pub urls: [Option<reqwest::Url>; Operation::ALL.len()],
+    /// The URL of a streamed chat: the chat URL, except where the protocol
+    /// streams from an endpoint of its own (Gemini's `streamGenerateContent`).
+    pub chat_stream_url: Option<reqwest::Url>,
     pub headers: HeaderMap,
 }
 
@@ -63,6 +66,15 @@ impl Target {
             Transport::Mock
         } else {
             Transport::Http(http)
+        }
+    }
+
+    /// The URL of an operation, streamed or not.
+    pub fn url(&self, operation: Operation, stream: bool) -> Option<&reqwest::Url> {
+        if stream && operation == Operation::Chat {
+            self.chat_stream_url.as_ref()
+        } else {
+            self.urls[operation.index()].as_ref()
         }
     }
 
@@ -353,12 +365,13 @@ impl Engine {
         let target = exchange.target;
         let options = exchange.options;
         let provider = target.resolved.provider.name;
-        let url = target.urls[exchange.operation.index()]
-            .as_ref()
-            .ok_or_else(|| Error::InvalidRequest {
-                model: target.resolved.model.name,
-                message: format!("no {} endpoint", exchange.operation.name()),
-            })?;
+        let url =
+            target
+                .url(exchange.operation, T::STREAM)
+                .ok_or_else(|| Error::InvalidRequest {
+                    model: target.resolved.model.name,
+                    message: format!("no {} endpoint", exchange.operation.name()),
+                })?;
         let request = Request {
             url,
             headers: &target.headers,

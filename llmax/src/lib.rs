@@ -42,9 +42,13 @@ pub use error::{ConfigErrorKind, Error, ProviderError, ProviderErrorKind, Result
 pub use images::{GeneratedImage, ImageFormat, ImageGeneration, ImageOptions, ImageResponse};
 pub use llmax_macros::{LlmSchema, manifest, model};
 pub use message::{Content, ContentPart, FunctionCall, ImageUrl, InputAudio, Message, ToolCall};
-pub use options::{CacheBreakpoint, CallOptions, JsonSchemaFormat, PromptCache, ResponseFormat};
+pub use options::{
+    CacheBreakpoint, CallOptions, JsonSchemaFormat, PromptCache, ResponseFormat, Thinking,
+    ThinkingLevel,
+};
 pub use response::{
-    AssistantMessage, ChatResponse, Choice, FinishReason, StreamChunk, ToolCallDelta, Usage,
+    AssistantMessage, ChatResponse, Choice, FinishReason, SafetyRating, StreamChunk, ToolCallDelta,
+    Usage,
 };
 pub use schema::LlmSchema;
 pub use schemars;

@@ -268,6 +268,12 @@ pub struct ToolCall {
     pub kind: String,
     /// The function and its arguments.
     pub function: FunctionCall,
+    /// Gemini's thought signature: the model's encrypted reasoning behind
+    /// this call, sent back with it on the next round (Gemini 3 refuses a
+    /// tool loop whose calls come back without theirs). Other protocols
+    /// leave it `None` and ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thought_signature: Option<String>,
 }
 
 fn function_type() -> String {
@@ -288,7 +294,15 @@ impl ToolCall {
                 name: name.into(),
                 arguments: arguments.into(),
             },
+            thought_signature: None,
         }
+    }
+
+    /// With a thought signature (Gemini), as the model gave it.
+    #[must_use]
+    pub fn with_thought_signature(mut self, signature: impl Into<String>) -> ToolCall {
+        self.thought_signature = Some(signature.into());
+        self
     }
 }
 

@@ -76,6 +76,53 @@ pub struct CallOptions {
     /// Who the call is for; each tag set here wins over the client's
     /// ([`ClientBuilder::scope`](crate::ClientBuilder::scope)).
     pub scope: Scope,
+    /// How much the model thinks before it answers (Gemini's
+    /// `thinkingConfig`); `None`: the model's default. Protocols without
+    /// a thinking setting drop it with a warning.
+    pub thinking: Option<Thinking>,
+}
+
+/// How much a model thinks before it answers, and whether its thoughts
+/// come back (as [`reasoning`](crate::AssistantMessage::reasoning)).
+///
+/// Gemini 2.5 models take a token budget, Gemini 3 models a level; the
+/// Gemini protocol writes it as `thinkingConfig`, with `includeThoughts`
+/// so that thought summaries arrive as reasoning text.
+///
+/// ```
+/// use llmax::{CallOptions, Thinking, ThinkingLevel};
+///
+/// // Gemini 2.5: at most 1,024 thinking tokens.
+/// let options = CallOptions::new().thinking(Thinking::Budget(1024));
+/// // Gemini 3: think little, answer fast.
+/// let options = CallOptions::new().thinking(Thinking::Level(ThinkingLevel::Low));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Thinking {
+    /// No thinking (a budget of 0), where the model allows it.
+    Off,
+    /// The model decides how much to think (a budget of -1).
+    Dynamic,
+    /// At most this many thinking tokens.
+    Budget(u32),
+    /// A level of thinking (Gemini 3).
+    Level(ThinkingLevel),
+}
+
+/// A level of thinking: [`Thinking::Level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ThinkingLevel {
+    /// As little as the model can.
+    Minimal,
+    /// Little: faster and cheaper answers.
+    Low,
+    /// Some.
+    Medium,
+    /// As much as the task needs (Gemini 3's default).
+    High,
 }
 
 /// Prompt-cache breakpoints (Anthropic's `cache_control`).
@@ -140,6 +187,7 @@ impl Default for CallOptions {
             operation: None,
             prompt_cache: PromptCache::Auto,
             scope: Scope::new(),
+            thinking: None,
         }
     }
 }
@@ -192,6 +240,8 @@ impl CallOptions {
         operation: impl Into<String> => Some(operation.into());
         /// Places prompt-cache breakpoints (Anthropic).
         prompt_cache: PromptCache => prompt_cache;
+        /// Sets how much the model thinks (Gemini's `thinkingConfig`).
+        thinking: Thinking => Some(thinking);
     }
 
     /// Sets the stop sequences.

@@ -63,6 +63,34 @@ pub struct Choice {
     pub message: AssistantMessage,
     /// Why it stopped.
     pub finish_reason: Option<FinishReason>,
+    /// How the provider rated the answer's safety (Gemini's
+    /// `safetyRatings`); empty for providers that give none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub safety_ratings: Vec<SafetyRating>,
+}
+
+/// A provider's safety rating of an answer, in one harm category
+/// (Gemini's `safetyRatings`). A [`FinishReason::ContentFilter`] finish
+/// with a `blocked` rating says which category stopped the answer.
+///
+/// ```
+/// # fn demo(response: llmax::ChatResponse) {
+/// for rating in &response.choices[0].safety_ratings {
+///     if rating.blocked {
+///         eprintln!("blocked for {} ({})", rating.category, rating.probability);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SafetyRating {
+    /// The harm category, as the provider names it (`HARM_CATEGORY_HARASSMENT`).
+    pub category: String,
+    /// How likely the content is harmful (`NEGLIGIBLE`, `LOW`, `MEDIUM`, `HIGH`).
+    pub probability: String,
+    /// Whether this rating blocked the content.
+    pub blocked: bool,
 }
 
 /// The assistant's message in a response (`#[non_exhaustive]`: it will
@@ -400,6 +428,9 @@ pub struct ToolCallDelta {
     pub name: Option<String>,
     /// A piece of the JSON arguments.
     pub arguments: Option<String>,
+    /// Gemini's thought signature of the call (see
+    /// [`ToolCall::thought_signature`]).
+    pub thought_signature: Option<String>,
 }
 
 impl ToolCallDelta {
@@ -429,6 +460,13 @@ impl ToolCallDelta {
     #[must_use]
     pub fn with_arguments(mut self, arguments: impl Into<String>) -> ToolCallDelta {
         self.arguments = Some(arguments.into());
+        self
+    }
+
+    /// With the call's thought signature (Gemini).
+    #[must_use]
+    pub fn with_thought_signature(mut self, signature: impl Into<String>) -> ToolCallDelta {
+        self.thought_signature = Some(signature.into());
         self
     }
 }

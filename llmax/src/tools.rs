@@ -172,6 +172,9 @@ impl ToolCallCollector {
             if let Some(arguments) = &delta.arguments {
                 call.function.arguments.push_str(arguments);
             }
+            if let Some(signature) = &delta.thought_signature {
+                call.thought_signature = Some(signature.clone());
+            }
         }
     }
 

@@ -102,6 +102,30 @@ pub fn sse_anthropic(lines: &[String], framing: Framing) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Gemini framing (`:streamGenerateContent?alt=sse`): each line as a
+/// `data:` event and no end marker; the `\n\r\n` that Google's servers
+/// send between events for [`Framing::Lf`]'s place is covered by
+/// [`sse_gemini_google`].
+pub fn sse_gemini(lines: &[String], framing: Framing) -> Vec<u8> {
+    let eol = framing.eol();
+    let mut out = String::new();
+    for line in lines {
+        if framing == Framing::KeepAlive {
+            out.push_str(": keep-alive\n\n");
+        }
+        out.push_str(&format!("data: {line}{eol}{eol}"));
+    }
+    out.into_bytes()
+}
+
+/// Gemini framing as Google's servers write it: `data: LINE\n\r\n`.
+pub fn sse_gemini_google(lines: &[String]) -> Vec<u8> {
+    lines
+        .iter()
+        .flat_map(|line| format!("data: {line}\n\r\n").into_bytes())
+        .collect()
+}
+
 /// A request the raw server received.
 #[derive(Debug, Clone)]
 pub struct Received {

@@ -21,16 +21,20 @@ pub enum Protocol {
     OpenAi,
     /// Anthropic Messages (`POST {base}/v1/messages`).
     Anthropic,
+    /// Google Gemini's native API (`POST {base}/models/{model}:generateContent`),
+    /// spoken by the Gemini API and Vertex AI.
+    Gemini,
     /// The in-process mock provider: no network, deterministic replies.
     Mock,
 }
 
 impl Protocol {
-    /// The name used in the manifest (`"openai"`, `"anthropic"`, `"mock"`).
+    /// The name used in the manifest (`"openai"`, `"anthropic"`, `"gemini"`, `"mock"`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Protocol::OpenAi => "openai",
             Protocol::Anthropic => "anthropic",
+            Protocol::Gemini => "gemini",
             Protocol::Mock => "mock",
         }
     }
@@ -46,6 +50,8 @@ pub enum Auth {
     ApiKeyHeader,
     /// Anthropic's `x-api-key: <key>` header.
     XApiKey,
+    /// Google's `x-goog-api-key: <key>` header (the Gemini API).
+    XGoogApiKey,
     /// No authentication (local servers, the mock provider).
     None,
 }

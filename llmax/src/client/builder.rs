@@ -208,11 +208,7 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
     } else {
         resolved.base_url.clone()
     };
-    let mut urls: [Option<reqwest::Url>; Operation::ALL.len()] = Default::default();
-    for operation in Operation::ALL {
-        let Some(path) = adapter.path(operation) else {
-            continue;
-        };
+    let url = |path: &str| {
         let url = format!("{base}{path}");
         let mut url = reqwest::Url::parse(&url).map_err(|error| {
             Error::config(
@@ -226,8 +222,18 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
         if !resolved.query.is_empty() {
             url.query_pairs_mut().extend_pairs(resolved.query.iter());
         }
-        urls[operation.index()] = Some(url);
+        Ok::<_, Error>(url)
+    };
+    let mut urls: [Option<reqwest::Url>; Operation::ALL.len()] = Default::default();
+    for operation in Operation::ALL {
+        if let Some(path) = adapter.path(operation, &resolved.wire_model) {
+            urls[operation.index()] = Some(url(&path)?);
+        }
     }
+    let chat_stream_url = match adapter.stream_path(&resolved.wire_model) {
+        Some(path) => Some(url(&path)?),
+        None => urls[Operation::Chat.index()].clone(),
+    };
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in resolved.provider.headers {
@@ -248,6 +254,10 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
             ),
             Auth::XApiKey => (
                 HeaderName::from_static("x-api-key"),
+                key.expose_secret().to_owned(),
+            ),
+            Auth::XGoogApiKey => (
+                HeaderName::from_static("x-goog-api-key"),
                 key.expose_secret().to_owned(),
             ),
             Auth::None => (AUTHORIZATION, String::new()),
@@ -272,6 +282,7 @@ fn prepare(deployment: &Deployment) -> Result<Target> {
         adapter,
         mock,
         urls,
+        chat_stream_url,
         headers,
     })
 }

@@ -397,6 +397,8 @@ impl<'a, Kind> Call<'a, Kind> {
         tenant(tenant: impl Into<std::sync::Arc<str>>);
         /// Tags the call with a project (over the client's scope).
         project(project: impl Into<std::sync::Arc<str>>);
+        /// How much the model thinks before it answers (Gemini).
+        thinking(thinking: crate::options::Thinking);
         /// Stop sequences.
         stop(stop: impl IntoIterator<Item = S>) <S: Into<String>>;
         /// Any other API field, passed through untouched, in the provider's

@@ -9,7 +9,10 @@
 
 pub(crate) mod anthropic;
 pub(crate) mod errors;
+pub(crate) mod gemini;
 pub(crate) mod openai;
+
+use std::borrow::Cow;
 
 use reqwest::header::HeaderMap;
 
@@ -128,6 +131,7 @@ impl Operation {
 pub(crate) enum Adapter {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 impl Adapter {
@@ -137,13 +141,24 @@ impl Adapter {
             // the in-process mock transport (chosen with the deployment).
             Protocol::OpenAi | Protocol::Mock => Adapter::OpenAi,
             Protocol::Anthropic => Adapter::Anthropic,
+            Protocol::Gemini => Adapter::Gemini,
         }
     }
 
     /// The path of an operation under the deployment's base URL, or `None`
-    /// if the protocol does not serve it.
-    pub fn path(self, operation: Operation) -> Option<&'static str> {
-        match (self, operation) {
+    /// if the protocol does not serve it. `model` is the wire name of the
+    /// deployment's model (Gemini puts it in the path).
+    pub fn path(self, operation: Operation, model: &str) -> Option<Cow<'static, str>> {
+        if self == Adapter::Gemini {
+            return match operation {
+                Operation::Chat => Some(Cow::Owned(gemini::chat_path(model))),
+                Operation::Embeddings => Some(Cow::Owned(gemini::embeddings::path(model))),
+                // Gemini's native API has no such endpoints (its speech and
+                // images go through `generateContent` with other models).
+                Operation::Transcription | Operation::Images | Operation::Speech => None,
+            };
+        }
+        let path = match (self, operation) {
             (Adapter::OpenAi, Operation::Chat) => Some("/chat/completions"),
             (Adapter::Anthropic, Operation::Chat) => Some("/v1/messages"),
             (Adapter::OpenAi, Operation::Embeddings) => Some("/embeddings"),
@@ -157,6 +172,16 @@ impl Adapter {
             (Adapter::OpenAi, Operation::Speech) => Some("/audio/speech"),
             // Anthropic has no speech API.
             (Adapter::Anthropic, Operation::Speech) => None,
+            (Adapter::Gemini, _) => None,
+        };
+        path.map(Cow::Borrowed)
+    }
+
+    /// The path of a streamed chat, where it is not the chat path.
+    pub fn stream_path(self, model: &str) -> Option<String> {
+        match self {
+            Adapter::Gemini => Some(gemini::stream_path(model)),
+            Adapter::OpenAi | Adapter::Anthropic => None,
         }
     }
 
@@ -165,6 +190,13 @@ impl Adapter {
         let capabilities = resolved.model.capabilities;
         match self {
             Adapter::Anthropic => Dialect::ForcedTool,
+            // `responseJsonSchema`, or the OpenAPI-subset `responseSchema`
+            // for models the manifest does not mark `json_schema`: the body
+            // picks one (see `gemini::body`).
+            Adapter::Gemini if capabilities.json_schema || capabilities.json_object => {
+                Dialect::JsonSchema
+            }
+            Adapter::Gemini => Dialect::Prompt,
             Adapter::OpenAi if capabilities.json_schema => Dialect::JsonSchema,
             Adapter::OpenAi if capabilities.json_object => Dialect::JsonMode,
             Adapter::OpenAi => Dialect::Prompt,
@@ -182,6 +214,7 @@ impl Adapter {
         match self {
             Adapter::OpenAi => openai::body(resolved, messages, options, stream),
             Adapter::Anthropic => anthropic::body(resolved, messages, options, stream),
+            Adapter::Gemini => gemini::body(resolved, messages, options, stream),
         }
     }
 
@@ -190,6 +223,7 @@ impl Adapter {
         match self {
             Adapter::OpenAi => openai::parse(provider, body),
             Adapter::Anthropic => anthropic::parse(provider, body),
+            Adapter::Gemini => gemini::parse(provider, body),
         }
     }
 
@@ -198,6 +232,7 @@ impl Adapter {
         match self {
             Adapter::OpenAi => Box::new(openai::Decoder::new(provider)),
             Adapter::Anthropic => Box::new(anthropic::Decoder::new(provider)),
+            Adapter::Gemini => Box::new(gemini::Decoder::new(provider)),
         }
     }
 
@@ -209,7 +244,10 @@ impl Adapter {
         inputs: &[String],
         max_inputs: usize,
     ) -> Vec<std::ops::Range<usize>> {
-        openai::embeddings::batches(inputs, max_inputs)
+        match self {
+            Adapter::Gemini => gemini::embeddings::batches(inputs, max_inputs),
+            Adapter::OpenAi | Adapter::Anthropic => openai::embeddings::batches(inputs, max_inputs),
+        }
     }
 
     /// The embeddings request body of one batch.
@@ -221,6 +259,7 @@ impl Adapter {
     ) -> Result<Vec<u8>> {
         match self {
             Adapter::OpenAi => openai::embeddings::body(resolved, inputs, options),
+            Adapter::Gemini => gemini::embeddings::body(resolved, inputs, options),
             // `Target::check` refuses the call before this: no path.
             Adapter::Anthropic => Err(Error::InvalidRequest {
                 model: resolved.model.name,
@@ -238,6 +277,7 @@ impl Adapter {
     ) -> Result<openai::embeddings::Parsed> {
         match self {
             Adapter::OpenAi => openai::embeddings::parse(provider, body, inputs),
+            Adapter::Gemini => gemini::embeddings::parse(provider, body, inputs),
             Adapter::Anthropic => Err(Error::decode(
                 provider,
                 "the anthropic protocol has no embeddings endpoint",

@@ -511,6 +511,13 @@ pub(crate) fn body(
     if options.seed.is_some() {
         warn_dropped(model, "seed");
     }
+    if options.thinking.is_some() {
+        // Anthropic's own `thinking` field goes through `extra`.
+        warn_dropped(
+            model,
+            "thinking (the typed option; use extra(\"thinking\", ...))",
+        );
+    }
     if options.response_format.is_some() {
         warn_dropped(model, "response_format");
     }

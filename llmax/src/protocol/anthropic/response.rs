@@ -115,6 +115,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                     name: block.name.unwrap_or_default(),
                     arguments: block.input.unwrap_or_else(|| json!({})).to_string(),
                 },
+                thought_signature: None,
             }),
             _ => {}
         }
@@ -134,6 +135,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
             index: 0,
             message,
             finish_reason,
+            safety_ratings: Vec::new(),
         }],
         usage: wire.usage.map(Usage::from).unwrap_or_default(),
     })

@@ -409,6 +409,7 @@ impl Decoder {
                             id: block.id,
                             name: block.name,
                             arguments: None,
+                            thought_signature: None,
                         }],
                         ..StreamChunk::default()
                     });

@@ -22,6 +22,7 @@ fn calling(arguments: &str) -> Vec<Message> {
                 name: "f".to_owned(),
                 arguments: arguments.to_owned(),
             },
+            thought_signature: None,
         }]),
     ]
 }

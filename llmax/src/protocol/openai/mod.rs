@@ -89,6 +89,23 @@ impl Serialize for WithSystem<'_> {
     }
 }
 
+/// Whether a message carries a thought signature (Gemini).
+fn signed(message: &Message) -> bool {
+    matches!(message, Message::Assistant { tool_calls, .. }
+        if tool_calls.iter().any(|call| call.thought_signature.is_some()))
+}
+
+/// The message without its thought signatures.
+fn unsign(message: &Message) -> Message {
+    let mut message = message.clone();
+    if let Message::Assistant { tool_calls, .. } = &mut message {
+        for call in tool_calls {
+            call.thought_signature = None;
+        }
+    }
+    message
+}
+
 /// Builds the chat-completions body.
 pub(crate) fn body(
     resolved: &Resolved,
@@ -101,6 +118,24 @@ pub(crate) fn body(
     if messages.is_empty() && options.system.is_none() {
         return Err(invalid("no messages to send".to_owned()));
     }
+    if options.thinking.is_some() {
+        tracing::warn!(
+            model,
+            option = "thinking",
+            "llmax: the thinking option is read by the gemini protocol only, dropped \
+             (use `extra` for the provider's own field, e.g. `reasoning_effort`)"
+        );
+    }
+    // Gemini's thought signatures mean nothing here, and servers that refuse
+    // unknown fields would refuse the call: a conversation that came from
+    // Gemini goes without them (the scan costs nothing otherwise).
+    let unsigned: Vec<Message>;
+    let messages = if messages.iter().any(signed) {
+        unsigned = messages.iter().map(unsign).collect();
+        &unsigned
+    } else {
+        messages
+    };
     let messages = serde_json::value::to_raw_value(&WithSystem {
         system: options.system.as_deref(),
         messages,

@@ -256,6 +256,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                                 .map(WireArguments::into_text)
                                 .unwrap_or_default(),
                         },
+                        thought_signature: None,
                     }
                 })
                 .collect();
@@ -271,6 +272,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                     tool_calls,
                 },
                 finish_reason: choice.finish_reason.as_deref().map(FinishReason::from_wire),
+                safety_ratings: Vec::new(),
             }
         })
         .collect();

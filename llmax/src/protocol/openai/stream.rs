@@ -293,6 +293,7 @@ pub(super) fn tool_deltas(
                 id: call.id,
                 name,
                 arguments: non_empty(arguments),
+                thought_signature: None,
             }
         })
         .collect()
