@@ -5,7 +5,8 @@
 //!                                    every workload (or only workloads N...);
 //!                                    7 is embeddings; 8 is three deployments
 //!                                    per model against one; 9 typed streaming
-//!                                    (typed / plain, both llmax)
+//!                                    (typed / plain, both llmax); 10 a SQLite
+//!                                    ledger against none
 //! llmax-bench smoke                  tiny counts, no compile workload (a test runs it)
 //! llmax-bench serve [ADDR]           the fake provider alone (default 127.0.0.1:8089)
 //! llmax-bench profile W IMPL PROTO [COUNT] [--in-flight N] [--multi-thread]
@@ -102,7 +103,7 @@ impl Config {
             rounds: 11,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
+            only: vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         }
     }
 
@@ -125,7 +126,7 @@ impl Config {
             rounds: 1,
             multi_thread: false,
             pin: true,
-            only: vec![1, 2, 3, 4, 6, 7, 8, 9],
+            only: vec![1, 2, 3, 4, 6, 7, 8, 9, 10],
         }
     }
 }
@@ -489,6 +490,50 @@ fn suite(config: &Config, exe: &Path) -> Result<bool, BoxError> {
             problems.append(&mut result.problems);
             rows.push(ratio_row(&label, &result, "µs CPU/call", 1.05));
         }
+    }
+
+    if wants(10) {
+        // The ledger's cost per call: workload 1 (OpenAI) with a SQLite
+        // ledger as the client's hooks against the same client without.
+        // CPU time counts every thread of the process: the ledger's writer
+        // task and sqlx's SQLite worker threads included.
+        let runtime = runtime(config.multi_thread)?;
+        let dir = std::env::temp_dir().join(format!("llmax-bench-ledger-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("usage.db").display().to_string();
+        let ledger = runtime.block_on(llmax_ledger::Ledger::open(&path))?;
+        let sides = [
+            ("llmax + ledger", Client::with_hooks(&base, ledger.clone())),
+            ("llmax", Client::new(Impl::Llmax, &base)),
+        ];
+        let n = config.sequential_calls;
+        let label = format!("10. {n} sequential calls, openai: llmax + SQLite ledger vs llmax");
+        let warm = move |client: Client| -> BoxFuture {
+            Box::pin(async move { calls(&client, Proto::OpenAi, 50, 1).await })
+        };
+        let work = move |client: Client| -> BoxFuture {
+            Box::pin(async move { calls(&client, Proto::OpenAi, n, 1).await })
+        };
+        let mut result = compared(
+            &runtime,
+            sides,
+            &label,
+            config.rounds,
+            n,
+            "call",
+            &warm,
+            &work,
+        )?;
+        let stats = runtime.block_on(ledger.close());
+        if stats.dropped > 0 {
+            result.problems.push(format!(
+                "{label}: the ledger dropped {} records",
+                stats.dropped
+            ));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        problems.append(&mut result.problems);
+        rows.push(ratio_row(&label, &result, "µs CPU/call", 1.05));
     }
 
     if wants(7) {

@@ -94,7 +94,20 @@ pub const EMBEDDING_MODEL: Model = llmax::model!("text-embedding-3-small");
 /// `claude-4.5-sonnet` on Anthropic, `gemini-2.5-flash` on Gemini and
 /// [`EMBEDDING_MODEL`] on OpenAI, default options.
 pub fn llmax_client(base: &str) -> MultiAIClient {
-    MultiAIClient::new([
+    MultiAIClient::new(deployments(base)).expect("valid deployments")
+}
+
+/// [`llmax_client`] with usage hooks (workload 8: a ledger).
+pub fn llmax_client_with(base: &str, hooks: impl llmax::UsageHooks) -> MultiAIClient {
+    MultiAIClient::builder()
+        .deployments(deployments(base))
+        .hooks(hooks)
+        .build()
+        .expect("valid deployments")
+}
+
+fn deployments(base: &str) -> [Deployment; 4] {
+    [
         Deployment::new(Model::Gpt4o, Provider::OpenAi)
             .endpoint(base)
             .api_key("sk-bench"),
@@ -107,8 +120,7 @@ pub fn llmax_client(base: &str) -> MultiAIClient {
         Deployment::new(EMBEDDING_MODEL, Provider::OpenAi)
             .endpoint(base)
             .api_key("sk-bench"),
-    ])
-    .expect("valid deployments")
+    ]
 }
 
 /// Workload 8's client: like [`llmax_client`], with each chat model on
@@ -204,6 +216,14 @@ impl Client {
     pub fn routed(base: &str, strategy: Strategy) -> Client {
         Client::Llmax {
             client: llmax_routed_client(base, strategy),
+            messages: llmax_messages().into(),
+        }
+    }
+
+    /// llmax with these usage hooks, calling the fake provider at `base`.
+    pub fn with_hooks(base: &str, hooks: impl llmax::UsageHooks) -> Client {
+        Client::Llmax {
+            client: llmax_client_with(base, hooks),
             messages: llmax_messages().into(),
         }
     }

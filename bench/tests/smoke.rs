@@ -17,7 +17,9 @@ fn the_suite_runs_in_smoke_mode() {
         output.status.success(),
         "llmax-bench smoke failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for workload in ["| 1. ", "| 2. ", "| 3. ", "| 4. ", "| 6. ", "| 7. "] {
+    for workload in [
+        "| 1. ", "| 2. ", "| 3. ", "| 4. ", "| 6. ", "| 7. ", "| 8. ", "| 9. ", "| 10. ",
+    ] {
         assert!(
             stdout.contains(workload),
             "no row for workload {workload}in\n{stdout}"

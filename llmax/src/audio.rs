@@ -292,6 +292,8 @@ pub struct TranscriptionOptions {
     pub timeout: Option<Duration>,
     /// A name for this call in usage records (default: the method name).
     pub operation: Option<String>,
+    /// Who the call is for; each tag set here wins over the client's.
+    pub scope: crate::usage::Scope,
     /// Any other form field, passed through as text: strings as they are,
     /// numbers and booleans as JSON, each item of an array as a `NAME[]`
     /// field (as OpenAI's SDKs send them), objects as JSON text; `null`
@@ -310,6 +312,7 @@ impl Default for TranscriptionOptions {
             delay: Duration::ZERO,
             timeout: None,
             operation: None,
+            scope: crate::usage::Scope::new(),
             extra: Map::new(),
         }
     }
@@ -385,11 +388,34 @@ impl TranscriptionOptions {
         self
     }
 
+    /// Tags the call with a user (over the client's scope; usage records,
+    /// ledger budgets).
+    #[must_use]
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant (over the client's scope).
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project (over the client's scope).
+    #[must_use]
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.project(project);
+        self
+    }
+
     /// What the engine reads: tries, delay, timeout, operation.
     pub(crate) fn call_options(&self) -> CallOptions {
         let mut options = CallOptions::default().tries(self.tries).delay(self.delay);
         options.timeout = self.timeout;
         options.operation = self.operation.clone();
+        options.scope = self.scope.clone();
         options
     }
 }

@@ -185,6 +185,8 @@ pub struct EmbeddingOptions {
     pub timeout: Option<Duration>,
     /// A name for this call in usage records (default: the method name).
     pub operation: Option<String>,
+    /// Who the call is for; each tag set here wins over the client's.
+    pub scope: crate::usage::Scope,
     /// Any other field, passed through to the API body untouched, in the
     /// provider's own shape (it wins over the typed options if both set the
     /// same field).
@@ -210,6 +212,7 @@ impl Default for EmbeddingOptions {
             delay: Duration::ZERO,
             timeout: None,
             operation: None,
+            scope: crate::usage::Scope::new(),
             extra: Map::new(),
             batch_size: None,
             concurrency: DEFAULT_EMBEDDING_CONCURRENCY,
@@ -263,6 +266,28 @@ impl EmbeddingOptions {
         self
     }
 
+    /// Tags the call with a user (over the client's scope; usage records,
+    /// ledger budgets).
+    #[must_use]
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant (over the client's scope).
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project (over the client's scope).
+    #[must_use]
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.project(project);
+        self
+    }
+
     /// The options the engine reads (retries, timeout, the name in usage
     /// records); the body fields are the codec's.
     pub(crate) fn call_options(&self) -> CallOptions {
@@ -271,6 +296,7 @@ impl EmbeddingOptions {
             delay: self.delay,
             timeout: self.timeout,
             operation: self.operation.clone(),
+            scope: self.scope.clone(),
             ..CallOptions::default()
         }
     }

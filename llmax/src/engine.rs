@@ -6,7 +6,8 @@
 //!    [`Route`]), and check that the model and its protocol serve the
 //!    operation;
 //! 2. gate: refuse the call before any traffic once the budget is spent,
-//!    or when the client's gate says no;
+//!    when the client's gate says no, or when the hooks' `gate_call`
+//!    refuses (a ledger's scoped budgets);
 //! 3. send with retries: one loop over the route's deployments, picked by
 //!    the [routing](crate::routing) strategy among the healthy ones, the
 //!    request body built by the caller's protocol for each deployment's
@@ -40,7 +41,7 @@ use crate::routing::{Health, InFlight, Planner, Route, Verdict, moves_on};
 use crate::stream::{AudioBytes, ChatStream, Live};
 use crate::transport::http::Http;
 use crate::transport::{Reply, Request, RequestBody, Transport};
-use crate::usage::{Attempt, UsageHooks, UsageRecord};
+use crate::usage::{Attempt, CallContext, CallId, Scope, UsageHooks, UsageRecord};
 
 /// The largest non-streamed response body llmax reads.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -146,6 +147,8 @@ pub(crate) struct Engine {
     pub cooldown: Duration,
     /// Whether chat spans carry the prompt and the answer.
     pub trace_content: bool,
+    /// The client's scope tags, under each call's own.
+    pub scope: Scope,
     pub timeout: Duration,
     pub stream_idle_timeout: Duration,
     pub http: Http,
@@ -243,12 +246,15 @@ fn body_timeout(after: Duration) -> Error {
 }
 
 impl Engine {
-    /// Refuses the call before any traffic: the budget is spent, or the
-    /// user's gate says no.
-    async fn gate(&self) -> Result<()> {
+    /// Refuses the call before any traffic: the budget is spent, the
+    /// user's gate says no, or the hooks' `gate_call` refuses (a ledger's
+    /// scoped budget).
+    async fn gate(&self, call: CallContext<'_>) -> Result<()> {
         self.check_budget().await?;
         self.check_gate().await?;
-        Ok(())
+        // Last: a hook may reserve the call's cost here, which a refusal
+        // after it would leave held until it expires.
+        self.hooks.gate_call(&call).await.map_err(Error::Refused)
     }
 
     async fn check_budget(&self) -> Result<()> {
@@ -272,6 +278,8 @@ impl Engine {
         let target = exchange.route.primary.first();
         let resolved = &target.resolved;
         Accounting {
+            call_id: CallId::new(),
+            scope: exchange.options.scope.or(&self.scope),
             hooks: self.hooks.clone(),
             model: resolved.model.name,
             provider: resolved.provider.name,
@@ -308,7 +316,8 @@ impl Engine {
         let call_span = span.clone();
         async move {
             let first = first_body(&exchange)?;
-            self.gate().await?;
+            self.gate(accounting.context(max_cost(&exchange, first.0, &first.1)))
+                .await?;
             let mut retry = Retry::new(self, http, &exchange, first);
             let accepted = match retry.next::<Vec<u8>>(&mut accounting).await {
                 Ok(accepted) => accepted,
@@ -366,7 +375,8 @@ impl Engine {
         let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
-            self.gate().await?;
+            self.gate(accounting.context(max_cost(&exchange, first.0, &first.1)))
+                .await?;
             let idle = self.idle(&exchange);
             let mut retry = Retry::new(self, http, &exchange, first);
             // The last stream that failed before its first chunk, its error,
@@ -472,7 +482,8 @@ impl Engine {
         let mut accounting = self.accounting(&exchange, span.clone());
         async move {
             let first = first_body(&exchange)?;
-            self.gate().await?;
+            self.gate(accounting.context(max_cost(&exchange, first.0, &first.1)))
+                .await?;
             let mut retry = Retry::new(self, http, &exchange, first);
             let accepted = match retry.next::<Reply>(&mut accounting).await {
                 Ok(accepted) => accepted,
@@ -932,8 +943,35 @@ fn attempt_span(exchange: &Exchange<'_, '_>, target: &Target, attempt: u32) -> t
     )
 }
 
+/// The most a call can cost (see [`CallContext::max_cost`]): each byte of
+/// a JSON body an input token, `max_tokens` (else the model's maximum
+/// output) output tokens; `None` where no bound is known. Priced at the
+/// first deployment's rates: a fallback to a dearer model may cost more.
+fn max_cost(exchange: &Exchange<'_, '_>, target: &Target, body: &RequestBody) -> Option<Usd> {
+    let RequestBody::Json(body) = body else {
+        return None;
+    };
+    let resolved = &target.resolved;
+    let output = match exchange.operation {
+        crate::protocol::Operation::Chat => exchange
+            .options
+            .max_tokens
+            .or(resolved.model.max_output_tokens)?,
+        crate::protocol::Operation::Embeddings => 0,
+        _ => return None,
+    };
+    let price = &resolved.price;
+    let input = price
+        .input
+        .max(price.cache_write.unwrap_or(Usd::ZERO))
+        .saturating_mul(body.len() as u64);
+    Some(input.saturating_add(price.output.saturating_mul(u64::from(output))))
+}
+
 /// What a call needs to report its usage once.
 pub(crate) struct Accounting {
+    pub call_id: CallId,
+    pub scope: Scope,
     pub hooks: Arc<dyn UsageHooks>,
     /// The model, provider, deployment and price of the deployment that
     /// answered (the first one until one does).
@@ -959,6 +997,18 @@ pub(crate) struct Accounting {
 }
 
 impl Accounting {
+    /// What the gate sees of the call.
+    fn context(&self, max_cost: Option<Usd>) -> CallContext<'_> {
+        CallContext {
+            call_id: self.call_id,
+            scope: &self.scope,
+            model: self.model,
+            provider: self.provider,
+            operation: &self.operation,
+            max_cost,
+        }
+    }
+
     /// The deployment that accepted the call.
     fn answered(&mut self, target: &Target, in_flight: InFlight) {
         let resolved = &target.resolved;
@@ -1023,6 +1073,8 @@ impl Accounting {
             span.record("llmax.cost_usd", cost.as_f64());
         }
         UsageRecord {
+            call_id: self.call_id,
+            scope: self.scope.clone(),
             cost,
             model: self.model,
             provider: self.provider,

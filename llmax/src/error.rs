@@ -156,6 +156,12 @@ pub enum Error {
     #[error("the client's gate refused the call; nothing was sent")]
     Gated,
 
+    /// The hooks' [`gate_call`](crate::UsageHooks::gate_call) refused the
+    /// call (a ledger's budget for its user, tenant or project is spent);
+    /// nothing was sent.
+    #[error("call refused: {0}")]
+    Refused(crate::usage::Refusal),
+
     /// A blocking call (`invoke`, `invoke_to_str`) was made from a thread
     /// that has a Tokio runtime, where it would block a worker thread; use
     /// the `a...` variant instead. (In a `spawn_blocking` closure, which

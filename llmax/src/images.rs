@@ -154,6 +154,8 @@ pub struct ImageOptions {
     pub timeout: Option<Duration>,
     /// A name for the call in usage records.
     pub operation: Option<String>,
+    /// Who the call is for; each tag set here wins over the client's.
+    pub scope: crate::usage::Scope,
     /// Other API fields, passed through untouched (they win over the typed
     /// options).
     pub extra: Map<String, Value>,
@@ -171,6 +173,7 @@ impl Default for ImageOptions {
             delay: Duration::ZERO,
             timeout: None,
             operation: None,
+            scope: crate::usage::Scope::new(),
             extra: Map::new(),
         }
     }
@@ -223,6 +226,28 @@ impl ImageOptions {
         self
     }
 
+    /// Tags the call with a user (over the client's scope; usage records,
+    /// ledger budgets).
+    #[must_use]
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant (over the client's scope).
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project (over the client's scope).
+    #[must_use]
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.project(project);
+        self
+    }
+
     /// The options the engine reads.
     pub(crate) fn call_options(&self) -> CallOptions {
         CallOptions {
@@ -230,6 +255,7 @@ impl ImageOptions {
             delay: self.delay,
             timeout: self.timeout,
             operation: self.operation.clone(),
+            scope: self.scope.clone(),
             ..CallOptions::default()
         }
     }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::catalog::{ModelId, ModelInfo};
 use crate::schema::LlmSchema;
 use crate::tools::{Tool, ToolChoice};
+use crate::usage::Scope;
 
 /// Options of one call. Every setter is also available on the call
 /// builders returned by [`MultiAIClient::ainvoke`](crate::MultiAIClient::ainvoke)
@@ -73,6 +74,9 @@ pub struct CallOptions {
     /// Where prompt-cache breakpoints go, for protocols that place them
     /// (Anthropic); others cache on their own and ignore it.
     pub prompt_cache: PromptCache,
+    /// Who the call is for; each tag set here wins over the client's
+    /// ([`ClientBuilder::scope`](crate::ClientBuilder::scope)).
+    pub scope: Scope,
     /// How much the model thinks before it answers (Gemini's
     /// `thinkingConfig`); `None`: the model's default. Protocols without
     /// a thinking setting drop it with a warning.
@@ -188,6 +192,7 @@ impl Default for CallOptions {
             stream_idle_timeout: None,
             operation: None,
             prompt_cache: PromptCache::Auto,
+            scope: Scope::new(),
             thinking: None,
             fallback: None,
         }
@@ -275,6 +280,34 @@ impl CallOptions {
     #[must_use]
     pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         self.tools.extend(tools);
+        self
+    }
+
+    /// Tags the call with a user (usage records, ledger budgets).
+    ///
+    /// ```
+    /// use llmax::CallOptions;
+    ///
+    /// let options = CallOptions::new().user("alice").tenant("acme").project("faq");
+    /// assert_eq!(options.scope.user_tag(), Some("alice"));
+    /// ```
+    #[must_use]
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant.
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project.
+    #[must_use]
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.project(project);
         self
     }
 

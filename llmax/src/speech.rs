@@ -114,6 +114,8 @@ pub struct SpeechOptions {
     pub timeout: Option<Duration>,
     /// A name for this call in usage records (default: the method name).
     pub operation: Option<String>,
+    /// Who the call is for; each tag set here wins over the client's.
+    pub scope: crate::usage::Scope,
     /// Any other body field, in the provider's own terms (set last: it
     /// overrides a field llmax sets).
     pub extra: Map<String, Value>,
@@ -130,6 +132,7 @@ impl Default for SpeechOptions {
             delay: Duration::ZERO,
             timeout: None,
             operation: None,
+            scope: crate::usage::Scope::new(),
             extra: Map::new(),
         }
     }
@@ -204,11 +207,34 @@ impl SpeechOptions {
         self
     }
 
+    /// Tags the call with a user (over the client's scope; usage records,
+    /// ledger budgets).
+    #[must_use]
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant (over the client's scope).
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project (over the client's scope).
+    #[must_use]
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.scope = self.scope.project(project);
+        self
+    }
+
     /// What the engine reads: tries, delay, timeout, operation.
     pub(crate) fn call_options(&self) -> CallOptions {
         let mut options = CallOptions::default().tries(self.tries).delay(self.delay);
         options.timeout = self.timeout;
         options.operation = self.operation.clone();
+        options.scope = self.scope.clone();
         options
     }
 }

@@ -5,9 +5,17 @@
 //! whatever happened: success, provider error, retries, a stream read to the
 //! end, cut, or dropped half-way. A call refused before any network traffic
 //! (bad configuration, budget spent) produces none.
+//!
+//! Each call has a [`CallId`], made once before it is gated, so that a
+//! store can write its record idempotently and tie a reservation made by
+//! [`UsageHooks::gate_call`] to the record that settles it. Calls carry a
+//! [`Scope`] (user, tenant, project) set per client and per call.
 
+use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -20,6 +28,11 @@ use crate::response::Usage;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct UsageRecord {
+    /// The call's unique id, the same one its gate saw: a store writes the
+    /// record once per id, whatever the retries of the write.
+    pub call_id: CallId,
+    /// Who the call was for: the per-call tags over the client's.
+    pub scope: Scope,
     /// What it cost, from the catalog's prices: the answer, and what failed
     /// attempts consumed (see [`Attempt::cost`]).
     pub cost: Usd,
@@ -148,6 +161,232 @@ impl UsageRecord {
     }
 }
 
+/// The unique id of one call.
+///
+/// 128 bits: the high half is drawn once per process from the operating
+/// system's randomness (through the standard library's hasher keys), the low
+/// half counts the process's calls, so ids never repeat within a process and
+/// two processes collide with a probability of about 2^-64. Shown as 32
+/// lowercase hex digits.
+///
+/// ```
+/// use llmax::usage::CallId;
+///
+/// let (a, b) = (CallId::new(), CallId::new());
+/// assert_ne!(a, b);
+/// assert_eq!(a.to_string().len(), 32);
+/// assert_eq!(a.to_string().parse::<CallId>(), Ok(a));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct CallId(u128);
+
+impl CallId {
+    /// A fresh id, never handed out before in this process.
+    pub fn new() -> CallId {
+        static PREFIX: OnceLock<u64> = OnceLock::new();
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(|| {
+            // RandomState's keys come from the OS's randomness; mixing in
+            // the pid and the time guards against a platform that has none.
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u32(std::process::id());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            hasher.write_u128(now.as_nanos());
+            hasher.finish()
+        });
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        CallId((u128::from(prefix) << 64) | u128::from(count))
+    }
+
+    /// The id as a number.
+    pub const fn as_u128(self) -> u128 {
+        self.0
+    }
+
+    /// An id from its number (to read one back from a store).
+    pub const fn from_u128(id: u128) -> CallId {
+        CallId(id)
+    }
+}
+
+impl Default for CallId {
+    fn default() -> CallId {
+        CallId::new()
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl fmt::Debug for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CallId({self})")
+    }
+}
+
+impl std::str::FromStr for CallId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> std::result::Result<CallId, Self::Err> {
+        u128::from_str_radix(text, 16).map(CallId)
+    }
+}
+
+/// Who a call is for: user, tenant and project tags, each optional.
+///
+/// Set one on the client ([`ClientBuilder::scope`](crate::ClientBuilder::scope))
+/// and per call ([`CallOptions::user`](crate::CallOptions::user) and
+/// friends); a tag set on the call wins over the client's. Usage records
+/// carry it, and [`UsageHooks::gate_call`] sees it, so budgets can hold per
+/// user, tenant or project.
+///
+/// ```
+/// use llmax::usage::Scope;
+///
+/// let client_wide = Scope::new().tenant("acme").project("support-bot");
+/// let this_call = Scope::new().user("alice");
+/// let scope = this_call.or(&client_wide);
+/// assert_eq!(scope.user_tag(), Some("alice"));
+/// assert_eq!(scope.tenant_tag(), Some("acme"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Scope {
+    #[serde(serialize_with = "tag")]
+    user: Option<Arc<str>>,
+    #[serde(serialize_with = "tag")]
+    tenant: Option<Arc<str>>,
+    #[serde(serialize_with = "tag")]
+    project: Option<Arc<str>>,
+}
+
+/// Serializes a tag as a string (serde's `rc` feature is not needed for it).
+fn tag<S: serde::Serializer>(
+    tag: &Option<Arc<str>>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&tag.as_deref(), serializer)
+}
+
+impl Scope {
+    /// No tag.
+    pub fn new() -> Scope {
+        Scope::default()
+    }
+
+    /// Sets the user tag.
+    #[must_use]
+    pub fn user(mut self, user: impl Into<Arc<str>>) -> Scope {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Sets the tenant tag.
+    #[must_use]
+    pub fn tenant(mut self, tenant: impl Into<Arc<str>>) -> Scope {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Sets the project tag.
+    #[must_use]
+    pub fn project(mut self, project: impl Into<Arc<str>>) -> Scope {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Each tag of `self`, or `fallback`'s where `self` has none.
+    #[must_use]
+    pub fn or(&self, fallback: &Scope) -> Scope {
+        Scope {
+            user: self.user.clone().or_else(|| fallback.user.clone()),
+            tenant: self.tenant.clone().or_else(|| fallback.tenant.clone()),
+            project: self.project.clone().or_else(|| fallback.project.clone()),
+        }
+    }
+
+    /// Whether no tag is set.
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none() && self.tenant.is_none() && self.project.is_none()
+    }
+
+    /// The user tag.
+    pub fn user_tag(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The tenant tag.
+    pub fn tenant_tag(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
+    /// The project tag.
+    pub fn project_tag(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+}
+
+/// What [`UsageHooks::gate_call`] sees of a call before it is sent.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallContext<'a> {
+    /// The id its usage record will carry.
+    pub call_id: CallId,
+    /// Who it is for.
+    pub scope: &'a Scope,
+    /// The catalog model.
+    pub model: &'static str,
+    /// The provider.
+    pub provider: &'static str,
+    /// The operation name, as in the usage record.
+    pub operation: &'a str,
+    /// The most the call can cost, from the catalog's prices: every byte of
+    /// the request body counted as an input token (a token is at least a
+    /// byte in every tokenizer llmax prices), and the call's `max_tokens`
+    /// (else the model's maximum output) as output tokens. `None` when no
+    /// bound is known (no maximum output for a chat model; audio and
+    /// images).
+    pub max_cost: Option<Usd>,
+}
+
+/// Why [`UsageHooks::gate_call`] refused a call; the call fails with
+/// [`Error::Refused`](crate::Error::Refused), nothing sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// Which limit: `"user alice, day 2026-12-01"`, say.
+    pub limit: String,
+    /// What that limit has counted so far (records and reservations).
+    pub spent: Usd,
+    /// The limit.
+    pub budget: Usd,
+}
+
+impl Refusal {
+    /// A refusal of the call by the limit `limit`.
+    pub fn new(limit: impl Into<String>, spent: Usd, budget: Usd) -> Refusal {
+        Refusal {
+            limit: limit.into(),
+            spent,
+            budget,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "budget of {} reached: {} counted of {}",
+            self.limit, self.spent, self.budget
+        )
+    }
+}
+
 /// The hooks a client calls around each call: the Python llmax's
 /// `increment_usage` and `get_usage`.
 ///
@@ -166,6 +405,33 @@ pub trait UsageHooks: Send + Sync + 'static {
     /// the client's budget. `None`: no figure, the call goes ahead.
     fn get_usage(&self) -> BoxFuture<'_, Option<Usd>> {
         Box::pin(async { None })
+    }
+
+    /// Called before each call, before any traffic, with its scope, model
+    /// and maximum cost: `Err` refuses it. A store may reserve
+    /// [`max_cost`](CallContext::max_cost) under
+    /// [`call_id`](CallContext::call_id) here and settle it when
+    /// [`increment_usage`](Self::increment_usage) brings that id's record.
+    /// A refused call is never accounted; a call allowed here may still fail
+    /// before reaching the provider, and then brings no record either.
+    /// Default: every call goes ahead.
+    fn gate_call<'a>(&'a self, call: &'a CallContext<'a>) -> BoxFuture<'a, Result<(), Refusal>> {
+        let _ = call;
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl<T: UsageHooks + ?Sized> UsageHooks for Arc<T> {
+    fn increment_usage(&self, record: UsageRecord) -> BoxFuture<'_, ()> {
+        (**self).increment_usage(record)
+    }
+
+    fn get_usage(&self) -> BoxFuture<'_, Option<Usd>> {
+        (**self).get_usage()
+    }
+
+    fn gate_call<'a>(&'a self, call: &'a CallContext<'a>) -> BoxFuture<'a, Result<(), Refusal>> {
+        (**self).gate_call(call)
     }
 }
 

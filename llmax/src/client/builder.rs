@@ -17,7 +17,7 @@ use crate::error::{ConfigErrorKind, Error, Result};
 use crate::protocol::{Adapter, Operation};
 use crate::routing::{DEFAULT_COOLDOWN, Health, Pool, Strategy};
 use crate::transport::http::Http;
-use crate::usage::{ClosureHooks, UsageHooks, UsageRecord};
+use crate::usage::{ClosureHooks, Scope, UsageHooks, UsageRecord};
 
 /// Builds a [`MultiAIClient`]: deployments, usage hooks, budget, timeouts.
 #[must_use]
@@ -31,6 +31,7 @@ pub struct ClientBuilder {
     strategy: Strategy,
     cooldown: Duration,
     fallbacks: Vec<&'static ModelInfo>,
+    scope: Scope,
     timeout: Duration,
     stream_idle_timeout: Duration,
     connect_timeout: Duration,
@@ -49,6 +50,7 @@ impl Default for ClientBuilder {
             strategy: Strategy::default(),
             cooldown: DEFAULT_COOLDOWN,
             fallbacks: Vec::new(),
+            scope: Scope::new(),
             timeout: DEFAULT_TIMEOUT,
             stream_idle_timeout: DEFAULT_STREAM_IDLE_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
@@ -235,6 +237,23 @@ impl ClientBuilder {
         self
     }
 
+    /// Tags every call of the client with this scope (user, tenant,
+    /// project); a call's own tags win over it.
+    ///
+    /// ```
+    /// use llmax::{Deployment, MultiAIClient, Provider, usage::Scope};
+    ///
+    /// let client = MultiAIClient::builder()
+    ///     .deployment(Deployment::new(llmax::Model::Gpt4oMini, Provider::Mock))
+    ///     .scope(Scope::new().tenant("acme"))
+    ///     .build()?;
+    /// # Ok::<(), llmax::Error>(())
+    /// ```
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
     /// Default time for a request: waiting for the response, and reading
     /// a whole (non-streamed) body. A stream's chunks are bounded by
     /// [`stream_idle_timeout`](Self::stream_idle_timeout) instead.
@@ -337,6 +356,7 @@ impl ClientBuilder {
                     gate: self.gate,
                     trace_content: self.trace_content,
                     cooldown: self.cooldown,
+                    scope: self.scope,
                     timeout: self.timeout,
                     stream_idle_timeout: self.stream_idle_timeout,
                     http,

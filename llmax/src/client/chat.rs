@@ -452,6 +452,12 @@ impl<'a, Kind> Call<'a, Kind> {
         operation(operation: impl Into<String>);
         /// Places prompt-cache breakpoints (Anthropic).
         prompt_cache(prompt_cache: crate::options::PromptCache);
+        /// Tags the call with a user (over the client's scope).
+        user(user: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a tenant (over the client's scope).
+        tenant(tenant: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a project (over the client's scope).
+        project(project: impl Into<std::sync::Arc<str>>);
         /// How much the model thinks before it answers (Gemini).
         thinking(thinking: crate::options::Thinking);
         /// The models tried, in order, if this one has no healthy

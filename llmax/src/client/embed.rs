@@ -321,6 +321,12 @@ impl Embed<'_> {
         timeout(timeout: Duration);
         /// Names the call in usage records.
         operation(operation: impl Into<String>);
+        /// Tags the call with a user (over the client's scope).
+        user(user: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a tenant (over the client's scope).
+        tenant(tenant: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a project (over the client's scope).
+        project(project: impl Into<std::sync::Arc<str>>);
         /// The most inputs sent in one request (never above the protocol's
         /// limit).
         batch_size(batch_size: usize);

@@ -216,6 +216,12 @@ impl TextToImage<'_> {
         timeout(timeout: Duration);
         /// Names the call in usage records.
         operation(operation: impl Into<String>);
+        /// Tags the call with a user (over the client's scope).
+        user(user: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a tenant (over the client's scope).
+        tenant(tenant: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a project (over the client's scope).
+        project(project: impl Into<std::sync::Arc<str>>);
         /// Any other API field, passed through untouched.
         extra(key: impl Into<String>, value: impl Into<Value>);
     }

@@ -314,6 +314,24 @@ impl<'a> TextToSpeech<'a> {
         self
     }
 
+    /// Tags the call with a user (over the client's scope).
+    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+        self.options = self.options.user(user);
+        self
+    }
+
+    /// Tags the call with a tenant (over the client's scope).
+    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+        self.options = self.options.tenant(tenant);
+        self
+    }
+
+    /// Tags the call with a project (over the client's scope).
+    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+        self.options = self.options.project(project);
+        self
+    }
+
     /// Any other body field, in the provider's own terms.
     pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.options = self.options.extra(key, value);
