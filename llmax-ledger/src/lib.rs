@@ -1,4 +1,4 @@
-//! A usage ledger for [llmax](llmax): every call's [`UsageRecord`] stored
+//! A usage ledger for [llmax]: every call's [`UsageRecord`] stored
 //! once in SQLite (one machine) or PostgreSQL (a fleet), budgets per user,
 //! tenant and project enforced before each call across every process that
 //! shares the database, and reports.
