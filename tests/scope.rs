@@ -25,6 +25,7 @@ struct Seen {
 struct Spy {
     gated: Arc<Mutex<Vec<Seen>>>,
     records: Arc<Mutex<Vec<UsageRecord>>>,
+    released: Arc<Mutex<Vec<CallId>>>,
     /// What `get_usage` reports.
     spent: Option<Usd>,
 }
@@ -59,6 +60,11 @@ impl UsageHooks for Spy {
                 Ok(())
             }
         })
+    }
+
+    fn release_call(&self, call_id: CallId) -> BoxFuture<'_, ()> {
+        self.released.lock().unwrap().push(call_id);
+        Box::pin(async {})
     }
 }
 
@@ -251,4 +257,50 @@ async fn the_client_budget_is_checked_before_the_hooks_gate() {
     assert!(matches!(error, Error::Budget { .. }), "{error:?}");
     assert!(spy.gated.lock().unwrap().is_empty());
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+/// Every call its gate let through brings exactly one of a record (it
+/// reached a provider, even to fail there) or a release (it reached none).
+#[tokio::test]
+async fn a_call_that_reached_no_provider_is_released_not_accounted() {
+    let spy = Spy::default();
+    let server = openai_server().await;
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let unreachable = MultiAIClient::builder()
+        .deployment(
+            Deployment::new(Model::Gpt4o, Provider::OpenAi)
+                .endpoint(&dead)
+                .api_key("sk-test"),
+        )
+        .hooks(spy.clone())
+        .build()
+        .unwrap();
+    let failed = unreachable
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .tries(2)
+        .await;
+    assert!(failed.is_err());
+    let gated = spy.gated.lock().unwrap().clone();
+    assert_eq!(gated.len(), 1);
+    assert_eq!(*spy.released.lock().unwrap(), vec![gated[0].call_id]);
+    assert!(spy.records.lock().unwrap().is_empty());
+
+    // Reached (and answered): a record, no release.
+    client(&server, &spy)
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .await
+        .unwrap();
+    assert_eq!(spy.released.lock().unwrap().len(), 1);
+    assert_eq!(spy.records.lock().unwrap().len(), 1);
+    // Refused by the gate: neither (nothing to release: it reserved nothing).
+    let refused = client(&server, &spy)
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .user("mallory")
+        .await;
+    assert!(matches!(refused, Err(Error::Refused(_))));
+    assert_eq!(spy.released.lock().unwrap().len(), 1);
+    assert_eq!(spy.records.lock().unwrap().len(), 1);
 }

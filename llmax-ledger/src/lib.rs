@@ -60,8 +60,10 @@
 //! the limit: the spend then stays under the limit. A call whose maximum
 //! cost is unknown (no `max_tokens` nor a catalog maximum) is checked
 //! without a reservation. Reservations are settled by their record, or
-//! expire ([`LedgerBuilder::reservation_ttl`]) when the call never reached
-//! the provider.
+//! released at once when the call ends without reaching a provider
+//! ([`UsageHooks::release_call`]), or expire
+//! ([`LedgerBuilder::reservation_ttl`]) when neither comes (a call its
+//! caller dropped mid-flight).
 //!
 //! If the database cannot answer the gate, the call is refused
 //! ([`LedgerBuilder::allow_when_unavailable`] lets it go instead).
@@ -355,7 +357,8 @@ struct Queue {
     hurry: bool,
     /// Calls this process reserved for and has no record of yet, with
     /// when their reservation expires (a call that never reached the
-    /// provider brings no record: its entry goes when it has expired).
+    /// provider brings a release instead of a record; one dropped by its
+    /// caller brings neither, and its entry goes when it has expired).
     reserved: HashMap<CallId, i64>,
 }
 
@@ -804,5 +807,18 @@ impl UsageHooks for Ledger {
             return Box::pin(std::future::ready(Ok(())));
         }
         Box::pin(self.handle.shared.gate(call))
+    }
+
+    fn release_call(&self, call_id: CallId) -> BoxFuture<'_, ()> {
+        let shared = &self.handle.shared;
+        if shared.queue().reserved.remove(&call_id).is_none() {
+            return Box::pin(std::future::ready(()));
+        }
+        Box::pin(async move {
+            if let Err(error) = store::release(&shared.pool, &call_id.to_string()).await {
+                // Not lost: the reservation expires after its TTL.
+                tracing::warn!(%error, "llmax-ledger: a reservation not released");
+            }
+        })
     }
 }

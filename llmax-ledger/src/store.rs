@@ -392,6 +392,17 @@ pub(crate) async fn reserve(
     Ok(())
 }
 
+/// Drops the reservation of a call that never reached a provider (no
+/// record will settle it).
+pub(crate) async fn release(pool: &AnyPool, call_id: &str) -> Result<(), Error> {
+    sqlx::query::<Any>("DELETE FROM ledger_reservations WHERE call_id = $1")
+        .bind(call_id.to_owned())
+        .execute(pool)
+        .await
+        .map_err(Error::Database)?;
+    Ok(())
+}
+
 /// Opens the transaction a reservation is checked and made in.
 pub(crate) async fn begin(
     conn: &mut AnyConnection,

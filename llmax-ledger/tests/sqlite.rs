@@ -287,3 +287,51 @@ async fn budgets_per_tenant_per_month_and_for_all_calls_in_total() {
     let stats = ledger.close().await;
     assert_eq!(stats.written, 5);
 }
+
+/// A call its gate reserved for that never reaches a provider releases its
+/// reservation at once: the next call of the same user has the whole
+/// budget, not the budget less a reservation held until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_reached_no_provider_releases_its_reservation() {
+    let (_dir, path) = sqlite_file();
+    // Room for one call's maximum cost (400 output tokens of gpt-4o, about
+    // $0.0040), not for two.
+    let limit: Usd = "0.006".parse().unwrap();
+    let ledger = Ledger::builder(&path)
+        .budget(Budget::new(ScopeKind::User, Period::Day, limit))
+        .reserve(true)
+        .open()
+        .await
+        .unwrap();
+    // A port nobody listens on: the connection is refused, nothing sent.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let server = support::openai_server().await;
+    let unreachable = support::openai_client(&dead, ledger.clone());
+    let live = support::openai_client(&server.uri(), ledger.clone());
+
+    let failed = unreachable
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .max_tokens(400)
+        .tries(1)
+        .user("alice")
+        .await;
+    assert!(
+        matches!(failed, Err(ref error) if !matches!(error, llmax::Error::Refused(_))),
+        "{failed:?}"
+    );
+    let answered = live
+        .ainvoke(&[Message::user("Hi")], Model::Gpt4o)
+        .max_tokens(400)
+        .user("alice")
+        .await;
+    assert!(
+        answered.is_ok(),
+        "the released reservation still counts: {answered:?}"
+    );
+    let stats = ledger.close().await;
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -413,11 +413,25 @@ pub trait UsageHooks: Send + Sync + 'static {
     /// [`call_id`](CallContext::call_id) here and settle it when
     /// [`increment_usage`](Self::increment_usage) brings that id's record.
     /// A refused call is never accounted; a call allowed here may still fail
-    /// before reaching the provider, and then brings no record either.
+    /// before reaching the provider, and then brings no record: its id
+    /// comes to [`release_call`](Self::release_call) instead.
     /// Default: every call goes ahead.
     fn gate_call<'a>(&'a self, call: &'a CallContext<'a>) -> BoxFuture<'a, Result<(), Refusal>> {
         let _ = call;
         Box::pin(async { Ok(()) })
+    }
+
+    /// Called once for a call that [`gate_call`](Self::gate_call) let
+    /// through and that ended without reaching any provider (no connection,
+    /// every deployment resting or refused): no record will come for
+    /// `call_id`, and nothing was used. A store releases what its gate
+    /// reserved for it here. A call its gate let through brings at most one
+    /// of a record or a release (a call its caller drops mid-flight may
+    /// bring neither, so what a store holds should still expire). Default:
+    /// nothing.
+    fn release_call(&self, call_id: CallId) -> BoxFuture<'_, ()> {
+        let _ = call_id;
+        Box::pin(async {})
     }
 }
 
@@ -432,6 +446,10 @@ impl<T: UsageHooks + ?Sized> UsageHooks for Arc<T> {
 
     fn gate_call<'a>(&'a self, call: &'a CallContext<'a>) -> BoxFuture<'a, Result<(), Refusal>> {
         (**self).gate_call(call)
+    }
+
+    fn release_call(&self, call_id: CallId) -> BoxFuture<'_, ()> {
+        (**self).release_call(call_id)
     }
 }
 

@@ -119,12 +119,14 @@ impl Accounting {
         self.span.record("otel.status_code", "ERROR");
     }
 
-    /// The call failed: accounted if it reached a provider; gives the error
-    /// back.
+    /// The call failed after its gate: accounted if it reached a provider,
+    /// else released (the hooks' reservation, if any); gives the error back.
     pub(super) async fn fail(self, error: Error, reached: bool) -> Error {
         self.record_error(&error);
         if reached {
             self.report(Usage::default(), false).await;
+        } else {
+            self.hooks.release_call(self.call_id).await;
         }
         error
     }
