@@ -207,7 +207,7 @@ struct Body<'a> {
     generation_config: Map<String, Value>,
     /// The caller's other fields, at the top level.
     #[serde(flatten)]
-    extra: Map<String, Value>,
+    extra: Extra<'a>,
 }
 
 /// Builds the `generateContent` body (the same for a stream: the endpoint
@@ -225,11 +225,15 @@ pub(crate) fn body(
     let json_schema = resolved.model.capabilities.json_schema;
 
     let mut system: Vec<Part> = Vec::new();
+    // The bytes of text the body carries, for its buffer's size.
+    let mut text_len = 0;
     if let Some(text) = &options.system {
+        text_len += text.len();
         system.push(Part::text(Cow::Borrowed(text)));
     }
     let mut contents: Vec<Turn> = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
+        text_len += message_len(message);
         let mut parts = Vec::new();
         let role = match message {
             Message::System { content, .. } | Message::Developer { content, .. } => {
@@ -362,10 +366,10 @@ pub(crate) fn body(
         );
     }
 
-    let mut extra = options.extra.clone();
-    match extra.remove("generationConfig") {
+    let extra = &options.extra;
+    match extra.get("generationConfig") {
         None => {}
-        Some(Value::Object(more)) => config.extend(more),
+        Some(Value::Object(more)) => config.extend(more.clone()),
         Some(other) => {
             return Err(invalid(format!(
                 "extra `generationConfig` must be an object, not {other}"
@@ -378,21 +382,50 @@ pub(crate) fn body(
         tools,
         tool_config,
         generation_config: config,
-        extra: Map::new(),
+        extra: Extra(extra),
     };
     // The caller's fields win over llmax's.
-    for key in ["contents", "systemInstruction", "tools", "toolConfig"] {
-        if extra.contains_key(key) {
-            match key {
-                "contents" => body.contents.clear(),
-                "systemInstruction" => body.system_instruction = None,
-                "tools" => body.tools = None,
-                _ => body.tool_config = None,
+    if !extra.is_empty() {
+        for key in ["contents", "systemInstruction", "tools", "toolConfig"] {
+            if extra.contains_key(key) {
+                match key {
+                    "contents" => body.contents.clear(),
+                    "systemInstruction" => body.system_instruction = None,
+                    "tools" => body.tools = None,
+                    _ => body.tool_config = None,
+                }
             }
         }
     }
-    body.extra = extra;
-    serde_json::to_vec(&body).map_err(|error| invalid(format!("body does not serialize: {error}")))
+    // Sized once for the texts it carries: no regrowth while writing.
+    let mut out = Vec::with_capacity(BODY_OVERHEAD + text_len);
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|error| invalid(format!("body does not serialize: {error}")))?;
+    Ok(out)
+}
+
+/// What a body holds beyond its texts' bytes, for the buffer's first size:
+/// the keys and punctuation of a short conversation.
+const BODY_OVERHEAD: usize = 160;
+
+/// The caller's `extra` fields, at the top level: borrowed, not cloned,
+/// less the `generationConfig` object merged into llmax's.
+struct Extra<'a>(&'a Map<String, Value>);
+
+impl Serialize for Extra<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0 {
+            if key != "generationConfig" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 fn thinking_config(thinking: Thinking) -> Value {
@@ -426,6 +459,48 @@ fn thinking_config(thinking: Thinking) -> Value {
     };
     // A plain struct of numbers and strings always serializes.
     serde_json::to_value(config).unwrap_or(Value::Null)
+}
+
+/// About the bytes a message adds to the body beyond its keys: its texts,
+/// media, calls and results.
+fn message_len(message: &Message) -> usize {
+    let content_len = |content: &Content| match content {
+        Content::Text(text) => text.len(),
+        Content::Parts(items) => items
+            .iter()
+            .map(|item| match item {
+                ContentPart::Text { text } => text.len(),
+                ContentPart::ImageUrl { image_url } => image_url.url.len() + 32,
+                ContentPart::InputAudio { input_audio } => input_audio.data.len() + 32,
+            })
+            .sum(),
+    };
+    match message {
+        Message::System { content, .. }
+        | Message::Developer { content, .. }
+        | Message::User { content, .. } => content_len(content),
+        Message::Assistant {
+            content,
+            tool_calls,
+            ..
+        } => {
+            content.as_ref().map_or(0, content_len)
+                + tool_calls
+                    .iter()
+                    .map(|call| {
+                        call.function.name.len()
+                            + call.function.arguments.len()
+                            + call.id.len()
+                            + call.thought_signature.as_ref().map_or(0, String::len)
+                            + 64
+                    })
+                    .sum::<usize>()
+        }
+        Message::Tool {
+            content,
+            tool_call_id,
+        } => content_len(content) + tool_call_id.len() + 64,
+    }
 }
 
 /// The text of a content, borrowed when it is plain text.
