@@ -67,42 +67,145 @@ pub(crate) fn model_path(model: &str) -> Cow<'_, str> {
 
 // ---- the request body ----
 
+/// Whose a part is: the system instruction's, or a turn's.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    System,
+    User,
+    Model,
+}
+
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::Model => "model",
+            Role::User | Role::System => "user",
+        }
+    }
+}
+
+/// Every part of the request, in the order of the messages, each with its
+/// role: one allocation for the whole conversation, instead of a `Vec` per
+/// message, one of turns and one of system parts.
+struct Parts<'a>(Vec<(Role, Part<'a>)>);
+
+impl Parts<'_> {
+    /// Whether any part goes into `contents`.
+    fn has_turns(&self) -> bool {
+        self.0.iter().any(|(role, _)| *role != Role::System)
+    }
+
+    fn has_system(&self) -> bool {
+        self.0.iter().any(|(role, _)| *role == Role::System)
+    }
+}
+
+/// `contents`: the turns, consecutive parts of one role merged into one
+/// turn (system parts between them do not split it), as the API requires.
+struct Contents<'x, 'a>(&'x [(Role, Part<'a>)]);
+
+impl Serialize for Contents<'_, '_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut rest = self.0;
+        while let Some(start) = rest.iter().position(|(role, _)| *role != Role::System) {
+            let role = rest[start].0;
+            // The turn runs until a part of the other role.
+            let len = rest[start..]
+                .iter()
+                .position(|(other, _)| *other != role && *other != Role::System)
+                .unwrap_or(rest.len() - start);
+            seq.serialize_element(&Turn {
+                role: role.name(),
+                parts: Only(&rest[start..start + len], role),
+            })?;
+            rest = &rest[start + len..];
+        }
+        seq.end()
+    }
+}
+
+/// The parts of one role among some.
+struct Only<'x, 'a>(&'x [(Role, Part<'a>)], Role);
+
+impl Serialize for Only<'_, '_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.0
+                .iter()
+                .filter(|(role, _)| *role == self.1)
+                .map(|(_, part)| part),
+        )
+    }
+}
+
 /// `Content`: a turn.
 #[derive(Serialize)]
-struct Turn<'a> {
+struct Turn<'x, 'a> {
     role: &'static str,
-    parts: Vec<Part<'a>>,
+    parts: Only<'x, 'a>,
 }
 
 /// `systemInstruction`.
 #[derive(Serialize)]
-struct System<'a> {
-    parts: Vec<Part<'a>>,
+struct System<'x, 'a> {
+    parts: Only<'x, 'a>,
 }
 
-/// A `Part`, borrowed from the caller's messages.
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Part<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    inline_data: Option<Blob<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file_data: Option<FileData<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    function_call: Option<WireCall<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    function_response: Option<WireResult<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    thought_signature: Option<&'a str>,
+/// A `Part`, borrowed from the caller's messages: each holds one thing.
+enum Part<'a> {
+    Text(Cow<'a, str>),
+    InlineData(Blob<'a>),
+    FileData(FileData<'a>),
+    /// A call, with the thought signature it came with.
+    FunctionCall(WireCall<'a>, Option<&'a str>),
+    /// Boxed: rare, and much larger than the others.
+    FunctionResponse(Box<WireResult<'a>>),
 }
 
-impl<'a> Part<'a> {
-    fn text(text: Cow<'a, str>) -> Part<'a> {
-        Part {
-            text: Some(text),
-            ..Part::default()
+impl Serialize for Part<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Part::Text(text) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("text", text)?;
+                map.end()
+            }
+            Part::InlineData(blob) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("inlineData", blob)?;
+                map.end()
+            }
+            Part::FileData(file) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("fileData", file)?;
+                map.end()
+            }
+            Part::FunctionCall(call, signature) => {
+                let mut map =
+                    serializer.serialize_map(Some(1 + usize::from(signature.is_some())))?;
+                map.serialize_entry("functionCall", call)?;
+                if let Some(signature) = signature {
+                    map.serialize_entry("thoughtSignature", signature)?;
+                }
+                map.end()
+            }
+            Part::FunctionResponse(result) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("functionResponse", result)?;
+                map.end()
+            }
         }
     }
 }
@@ -131,11 +234,21 @@ struct WireCall<'a> {
 }
 
 /// A call's arguments: the caller's JSON object as it is, or `{}`.
-#[derive(Serialize)]
-#[serde(untagged)]
 enum Args<'a> {
     Raw(&'a RawValue),
-    Empty(Map<String, Value>),
+    Empty,
+}
+
+impl Serialize for Args<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Args::Raw(raw) => raw.serialize(serializer),
+            Args::Empty => serializer.collect_map(std::iter::empty::<((), ())>()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -194,11 +307,11 @@ struct ThinkingConfig {
 /// The request, borrowing what it can.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Body<'a> {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    contents: Vec<Turn<'a>>,
+struct Body<'x, 'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    system_instruction: Option<System<'a>>,
+    contents: Option<Contents<'x, 'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_instruction: Option<System<'x, 'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tools: Option<[WireTool<'a>; 1]>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,7 +320,7 @@ struct Body<'a> {
     generation_config: Map<String, Value>,
     /// The caller's other fields, at the top level.
     #[serde(flatten)]
-    extra: Map<String, Value>,
+    extra: Extra<'a>,
 }
 
 /// Builds the `generateContent` body (the same for a stream: the endpoint
@@ -224,21 +337,24 @@ pub(crate) fn body(
     // in the OpenAPI subset only (`parameters`, `responseSchema`).
     let json_schema = resolved.model.capabilities.json_schema;
 
-    let mut system: Vec<Part> = Vec::new();
+    // A part per message, and one for the `system` option, in most calls.
+    let mut parts = Parts(Vec::with_capacity(messages.len() + 1));
+    // The bytes of text the body carries, for its buffer's size.
+    let mut text_len = 0;
     if let Some(text) = &options.system {
-        system.push(Part::text(Cow::Borrowed(text)));
+        text_len += text.len();
+        parts
+            .0
+            .push((Role::System, Part::Text(Cow::Borrowed(text))));
     }
-    let mut contents: Vec<Turn> = Vec::with_capacity(messages.len());
     for (index, message) in messages.iter().enumerate() {
-        let mut parts = Vec::new();
-        let role = match message {
+        text_len += message_len(message);
+        match message {
             Message::System { content, .. } | Message::Developer { content, .. } => {
-                system.push(Part::text(text_of(content)));
-                continue;
+                parts.0.push((Role::System, Part::Text(text_of(content))));
             }
             Message::User { content, .. } => {
-                content_parts(content, &mut parts, &invalid)?;
-                "user"
+                content_parts(content, Role::User, &mut parts.0, &invalid)?;
             }
             Message::Assistant {
                 content,
@@ -246,12 +362,11 @@ pub(crate) fn body(
                 ..
             } => {
                 if let Some(content) = content {
-                    content_parts(content, &mut parts, &invalid)?;
+                    content_parts(content, Role::Model, &mut parts.0, &invalid)?;
                 }
                 for call in tool_calls {
-                    parts.push(call_part(call, &invalid)?);
+                    parts.0.push((Role::Model, call_part(call, &invalid)?));
                 }
-                "model"
             }
             Message::Tool {
                 content,
@@ -263,26 +378,18 @@ pub(crate) fn body(
                          function's name"
                     ))
                 })?;
-                parts.push(Part {
-                    function_response: Some(WireResult {
+                parts.0.push((
+                    Role::User,
+                    Part::FunctionResponse(Box::new(WireResult {
                         id: sent_id(tool_call_id),
                         name,
                         response: result_object(content),
-                    }),
-                    ..Part::default()
-                });
-                "user"
+                    })),
+                ));
             }
-        };
-        if parts.is_empty() {
-            continue;
-        }
-        match contents.last_mut() {
-            Some(turn) if turn.role == role => turn.parts.append(&mut parts),
-            _ => contents.push(Turn { role, parts }),
         }
     }
-    if contents.is_empty() {
+    if !parts.has_turns() {
         return Err(invalid("no user or assistant message to send".to_owned()));
     }
 
@@ -362,10 +469,10 @@ pub(crate) fn body(
         );
     }
 
-    let mut extra = options.extra.clone();
-    match extra.remove("generationConfig") {
+    let extra = &options.extra;
+    match extra.get("generationConfig") {
         None => {}
-        Some(Value::Object(more)) => config.extend(more),
+        Some(Value::Object(more)) => config.extend(more.clone()),
         Some(other) => {
             return Err(invalid(format!(
                 "extra `generationConfig` must be an object, not {other}"
@@ -373,26 +480,57 @@ pub(crate) fn body(
         }
     }
     let mut body = Body {
-        contents,
-        system_instruction: (!system.is_empty()).then_some(System { parts: system }),
+        contents: Some(Contents(&parts.0)),
+        system_instruction: parts.has_system().then(|| System {
+            parts: Only(&parts.0, Role::System),
+        }),
         tools,
         tool_config,
         generation_config: config,
-        extra: Map::new(),
+        extra: Extra(extra),
     };
     // The caller's fields win over llmax's.
-    for key in ["contents", "systemInstruction", "tools", "toolConfig"] {
-        if extra.contains_key(key) {
-            match key {
-                "contents" => body.contents.clear(),
-                "systemInstruction" => body.system_instruction = None,
-                "tools" => body.tools = None,
-                _ => body.tool_config = None,
+    if !extra.is_empty() {
+        for key in ["contents", "systemInstruction", "tools", "toolConfig"] {
+            if extra.contains_key(key) {
+                match key {
+                    "contents" => body.contents = None,
+                    "systemInstruction" => body.system_instruction = None,
+                    "tools" => body.tools = None,
+                    _ => body.tool_config = None,
+                }
             }
         }
     }
-    body.extra = extra;
-    serde_json::to_vec(&body).map_err(|error| invalid(format!("body does not serialize: {error}")))
+    // Sized once for the texts it carries: no regrowth while writing.
+    let mut out = Vec::with_capacity(BODY_OVERHEAD + text_len);
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|error| invalid(format!("body does not serialize: {error}")))?;
+    Ok(out)
+}
+
+/// What a body holds beyond its texts' bytes, for the buffer's first size:
+/// the keys and punctuation of a short conversation.
+const BODY_OVERHEAD: usize = 160;
+
+/// The caller's `extra` fields, at the top level: borrowed, not cloned,
+/// less the `generationConfig` object merged into llmax's.
+struct Extra<'a>(&'a Map<String, Value>);
+
+impl Serialize for Extra<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0 {
+            if key != "generationConfig" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 fn thinking_config(thinking: Thinking) -> Value {
@@ -428,6 +566,48 @@ fn thinking_config(thinking: Thinking) -> Value {
     serde_json::to_value(config).unwrap_or(Value::Null)
 }
 
+/// About the bytes a message adds to the body beyond its keys: its texts,
+/// media, calls and results.
+fn message_len(message: &Message) -> usize {
+    let content_len = |content: &Content| match content {
+        Content::Text(text) => text.len(),
+        Content::Parts(items) => items
+            .iter()
+            .map(|item| match item {
+                ContentPart::Text { text } => text.len(),
+                ContentPart::ImageUrl { image_url } => image_url.url.len() + 32,
+                ContentPart::InputAudio { input_audio } => input_audio.data.len() + 32,
+            })
+            .sum(),
+    };
+    match message {
+        Message::System { content, .. }
+        | Message::Developer { content, .. }
+        | Message::User { content, .. } => content_len(content),
+        Message::Assistant {
+            content,
+            tool_calls,
+            ..
+        } => {
+            content.as_ref().map_or(0, content_len)
+                + tool_calls
+                    .iter()
+                    .map(|call| {
+                        call.function.name.len()
+                            + call.function.arguments.len()
+                            + call.id.len()
+                            + call.thought_signature.as_ref().map_or(0, String::len)
+                            + 64
+                    })
+                    .sum::<usize>()
+        }
+        Message::Tool {
+            content,
+            tool_call_id,
+        } => content_len(content) + tool_call_id.len() + 64,
+    }
+}
+
 /// The text of a content, borrowed when it is plain text.
 fn text_of(content: &Content) -> Cow<'_, str> {
     match content {
@@ -438,16 +618,17 @@ fn text_of(content: &Content) -> Cow<'_, str> {
 
 fn content_parts<'a>(
     content: &'a Content,
-    parts: &mut Vec<Part<'a>>,
+    role: Role,
+    parts: &mut Vec<(Role, Part<'a>)>,
     invalid: &impl Fn(String) -> Error,
 ) -> Result<()> {
     match content {
         Content::Text(text) if text.is_empty() => {}
-        Content::Text(text) => parts.push(Part::text(Cow::Borrowed(text))),
+        Content::Text(text) => parts.push((role, Part::Text(Cow::Borrowed(text)))),
         Content::Parts(items) => {
             for item in items {
-                parts.push(match item {
-                    ContentPart::Text { text } => Part::text(Cow::Borrowed(text)),
+                let part = match item {
+                    ContentPart::Text { text } => Part::Text(Cow::Borrowed(text)),
                     ContentPart::ImageUrl { image_url } => media_part(&image_url.url),
                     ContentPart::InputAudio { input_audio } => {
                         let mime_type = match input_audio.format.as_str() {
@@ -455,15 +636,13 @@ fn content_parts<'a>(
                             "mp3" | "mpeg" => Cow::Borrowed("audio/mp3"),
                             format => Cow::Owned(format!("audio/{format}")),
                         };
-                        Part {
-                            inline_data: Some(Blob {
-                                mime_type,
-                                data: &input_audio.data,
-                            }),
-                            ..Part::default()
-                        }
+                        Part::InlineData(Blob {
+                            mime_type,
+                            data: &input_audio.data,
+                        })
                     }
-                });
+                };
+                parts.push((role, part));
             }
         }
     }
@@ -478,13 +657,10 @@ fn media_part(url: &str) -> Part<'_> {
         && let Some((meta, data)) = rest.split_once(',')
         && let Some(mime_type) = meta.strip_suffix(";base64")
     {
-        return Part {
-            inline_data: Some(Blob {
-                mime_type: Cow::Borrowed(mime_type),
-                data,
-            }),
-            ..Part::default()
-        };
+        return Part::InlineData(Blob {
+            mime_type: Cow::Borrowed(mime_type),
+            data,
+        });
     }
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let extension = path
@@ -503,13 +679,10 @@ fn media_part(url: &str) -> Part<'_> {
         Some("mp4") => Some("video/mp4"),
         _ => None,
     };
-    Part {
-        file_data: Some(FileData {
-            mime_type,
-            file_uri: url,
-        }),
-        ..Part::default()
-    }
+    Part::FileData(FileData {
+        mime_type,
+        file_uri: url,
+    })
 }
 
 /// An id as sent: the ids llmax made up stay home.
@@ -520,7 +693,7 @@ fn sent_id(id: &str) -> Option<&str> {
 fn call_part<'a>(call: &'a ToolCall, invalid: &impl Fn(String) -> Error) -> Result<Part<'a>> {
     let arguments = call.function.arguments.trim();
     let args = if arguments.is_empty() {
-        Args::Empty(Map::new())
+        Args::Empty
     } else {
         let raw: &RawValue = serde_json::from_str(arguments).map_err(|error| {
             invalid(format!(
@@ -536,15 +709,14 @@ fn call_part<'a>(call: &'a ToolCall, invalid: &impl Fn(String) -> Error) -> Resu
         }
         Args::Raw(raw)
     };
-    Ok(Part {
-        function_call: Some(WireCall {
+    Ok(Part::FunctionCall(
+        WireCall {
             id: sent_id(&call.id),
             name: &call.function.name,
             args,
-        }),
-        thought_signature: call.thought_signature.as_deref(),
-        ..Part::default()
-    })
+        },
+        call.thought_signature.as_deref(),
+    ))
 }
 
 /// The name of the function an earlier assistant message called with `id`.

@@ -1,7 +1,9 @@
 //! Gemini responses: the wire types of a `GenerateContentResponse` (whole,
 //! or one event of a stream), and its parse into llmax's types.
 
-use serde::Deserialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -12,9 +14,9 @@ use crate::response::{AssistantMessage, Choice, FinishReason, SafetyRating, Usag
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct WireResponse {
-    #[serde(default)]
-    pub(super) candidates: Vec<WireCandidate>,
+pub(super) struct WireResponse<'a> {
+    #[serde(default, borrow)]
+    pub(super) candidates: Vec<WireCandidate<'a>>,
     #[serde(default)]
     pub(super) usage_metadata: Option<WireUsage>,
     #[serde(default)]
@@ -30,11 +32,11 @@ pub(super) struct WireResponse {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct WireCandidate {
-    #[serde(default)]
-    pub(super) content: Option<WireContent>,
-    #[serde(default)]
-    pub(super) finish_reason: Option<String>,
+pub(super) struct WireCandidate<'a> {
+    #[serde(default, borrow)]
+    pub(super) content: Option<WireContent<'a>>,
+    #[serde(default, borrow)]
+    pub(super) finish_reason: Option<Str<'a>>,
     #[serde(default)]
     pub(super) index: Option<u32>,
     #[serde(default)]
@@ -62,20 +64,22 @@ impl From<WireRating> for SafetyRating {
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct WireContent {
-    #[serde(default)]
-    pub(super) parts: Vec<WirePart>,
+pub(super) struct WireContent<'a> {
+    #[serde(default, borrow)]
+    pub(super) parts: Vec<WirePart<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct WirePart {
+pub(super) struct WirePart<'a> {
     #[serde(default)]
     pub(super) text: Option<String>,
     #[serde(default)]
     pub(super) thought: Option<bool>,
-    #[serde(default)]
-    pub(super) thought_signature: Option<String>,
+    /// Borrowed: Gemini 3 signs text parts too, and only a call's
+    /// signature is kept.
+    #[serde(default, borrow)]
+    pub(super) thought_signature: Option<Str<'a>>,
     #[serde(default)]
     pub(super) function_call: Option<WireFunctionCall>,
 }
@@ -165,6 +169,58 @@ impl From<WireUsage> for Usage {
     }
 }
 
+/// A string read from the body, borrowed when it has no escapes: copied
+/// only where it is kept.
+#[derive(Default)]
+pub(super) struct Str<'a>(pub(super) Cow<'a, str>);
+
+impl<'a> Str<'a> {
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(super) fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Str<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> std::result::Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E: serde::de::Error>(
+                self,
+                text: &str,
+            ) -> std::result::Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E: serde::de::Error>(
+                self,
+                text: String,
+            ) -> std::result::Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(text)))
+            }
+        }
+
+        deserializer.deserialize_str(Visit)
+    }
+}
+
 /// Gemini's finish reasons in llmax's terms. `STOP` after function calls
 /// is a tool-call finish, as the other protocols say it.
 pub(super) fn finish_reason(reason: &str, called: bool) -> FinishReason {
@@ -203,7 +259,7 @@ pub(super) fn blocked(feedback: &PromptFeedback) -> Option<String> {
 
 /// Parses a whole `generateContent` response.
 pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
-    let wire: WireResponse = serde_json::from_slice(body)
+    let wire: WireResponse<'_> = serde_json::from_slice(body)
         .map_err(|error| Error::decode_source(provider, error, body))?;
     if let Some(error) = &wire.error {
         let body = format!("{{\"error\":{}}}", error.get());
@@ -225,7 +281,7 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
                         name: call.name.unwrap_or_default(),
                         arguments,
                     },
-                    thought_signature: part.thought_signature,
+                    thought_signature: part.thought_signature.map(Str::into_string),
                 });
                 calls += 1;
             } else if let Some(text) = part.text {
@@ -245,7 +301,8 @@ pub(crate) fn parse(provider: &'static str, body: &[u8]) -> Result<Parsed> {
         }
         let finish_reason = candidate
             .finish_reason
-            .as_deref()
+            .as_ref()
+            .map(Str::as_str)
             .map(|reason| finish_reason(reason, !message.tool_calls.is_empty()));
         choices.push(Choice {
             index: candidate

@@ -26,9 +26,9 @@ use crate::response::{FinishReason, StreamChunk, ToolCallDelta, Usage};
 /// skipped unread rather than allocated per chunk).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireEvent {
-    #[serde(default)]
-    candidates: Vec<WireCandidate>,
+struct WireEvent<'a> {
+    #[serde(default, borrow)]
+    candidates: Vec<WireCandidate<'a>>,
     #[serde(default)]
     usage_metadata: Option<WireUsage>,
     #[serde(default)]
@@ -256,7 +256,7 @@ impl StreamDecoder for Decoder {
         if data.is_empty() {
             return Ok(Flow::Continue);
         }
-        let wire: WireEvent = serde_json::from_str(data)
+        let wire: WireEvent<'_> = serde_json::from_str(data)
             .map_err(|error| Error::decode(self.provider, error.to_string(), data.as_bytes()))?;
         if let Some(error) = &wire.error {
             let body = format!("{{\"error\":{}}}", error.get());
@@ -273,7 +273,12 @@ impl StreamDecoder for Decoder {
             };
             for part in candidate.content.unwrap_or_default().parts {
                 if let Some(call) = part.function_call {
-                    self.call(call, part.thought_signature, &mut chunk)?;
+                    self.call(
+                        call,
+                        part.thought_signature
+                            .map(super::response::Str::into_string),
+                        &mut chunk,
+                    )?;
                 } else if let Some(text) = part.text.filter(|text| !text.is_empty()) {
                     let slot = if part.thought == Some(true) {
                         &mut chunk.reasoning
@@ -283,7 +288,11 @@ impl StreamDecoder for Decoder {
                     append(slot, text);
                 }
             }
-            if let Some(reason) = candidate.finish_reason.as_deref() {
+            if let Some(reason) = candidate
+                .finish_reason
+                .as_ref()
+                .map(|reason| reason.as_str())
+            {
                 self.close(&mut chunk);
                 chunk.finish_reason = Some(finish_reason(reason, self.calls > 0));
             }
