@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Usd;
-use crate::options::CallOptions;
 use crate::response::Usage;
 
 /// One generated image: its bytes (sent as base64 and decoded) or the URL
@@ -226,37 +225,5 @@ impl ImageOptions {
         self
     }
 
-    /// Tags the call with a user (over the client's scope; usage records,
-    /// ledger budgets).
-    #[must_use]
-    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.user(user);
-        self
-    }
-
-    /// Tags the call with a tenant (over the client's scope).
-    #[must_use]
-    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.tenant(tenant);
-        self
-    }
-
-    /// Tags the call with a project (over the client's scope).
-    #[must_use]
-    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.project(project);
-        self
-    }
-
-    /// The options the engine reads.
-    pub(crate) fn call_options(&self) -> CallOptions {
-        CallOptions {
-            tries: self.tries.max(1),
-            delay: self.delay,
-            timeout: self.timeout,
-            operation: self.operation.clone(),
-            scope: self.scope.clone(),
-            ..CallOptions::default()
-        }
-    }
+    crate::options::per_call_options!();
 }

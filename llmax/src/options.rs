@@ -410,3 +410,47 @@ impl ResponseFormat {
         }
     }
 }
+
+/// The per-call part every endpoint's options share: the scope setters
+/// (`user`, `tenant`, `project`) and what the engine reads of them
+/// (`call_options`). Expands inside the `impl` of a struct with the fields
+/// `tries`, `delay`, `timeout`, `operation` and `scope`.
+macro_rules! per_call_options {
+    () => {
+        /// Tags the call with a user (over the client's scope; usage
+        /// records, ledger budgets).
+        #[must_use]
+        pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
+            self.scope = self.scope.user(user);
+            self
+        }
+
+        /// Tags the call with a tenant (over the client's scope).
+        #[must_use]
+        pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
+            self.scope = self.scope.tenant(tenant);
+            self
+        }
+
+        /// Tags the call with a project (over the client's scope).
+        #[must_use]
+        pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
+            self.scope = self.scope.project(project);
+            self
+        }
+
+        /// The options the engine reads (retries, timeout, the name in
+        /// usage records, the scope); the body fields are the codec's.
+        pub(crate) fn call_options(&self) -> $crate::options::CallOptions {
+            $crate::options::CallOptions {
+                tries: self.tries.max(1),
+                delay: self.delay,
+                timeout: self.timeout,
+                operation: self.operation.clone(),
+                scope: self.scope.clone(),
+                ..$crate::options::CallOptions::default()
+            }
+        }
+    };
+}
+pub(crate) use per_call_options;

@@ -9,7 +9,6 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Usd;
-use crate::options::CallOptions;
 use crate::response::Usage;
 
 /// The voice llmax asks for when the caller names none: OpenAI's first
@@ -207,36 +206,7 @@ impl SpeechOptions {
         self
     }
 
-    /// Tags the call with a user (over the client's scope; usage records,
-    /// ledger budgets).
-    #[must_use]
-    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.user(user);
-        self
-    }
-
-    /// Tags the call with a tenant (over the client's scope).
-    #[must_use]
-    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.tenant(tenant);
-        self
-    }
-
-    /// Tags the call with a project (over the client's scope).
-    #[must_use]
-    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
-        self.scope = self.scope.project(project);
-        self
-    }
-
-    /// What the engine reads: tries, delay, timeout, operation.
-    pub(crate) fn call_options(&self) -> CallOptions {
-        let mut options = CallOptions::default().tries(self.tries).delay(self.delay);
-        options.timeout = self.timeout;
-        options.operation = self.operation.clone();
-        options.scope = self.scope.clone();
-        options
-    }
+    crate::options::per_call_options!();
 }
 
 /// Spoken text: the audio, and what the call used and cost.

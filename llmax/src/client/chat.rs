@@ -390,18 +390,6 @@ impl<Kind> std::fmt::Debug for Call<'_, Kind> {
     }
 }
 
-macro_rules! delegate {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) $(<$($g:ident: $bound:path),*>)?;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name$(<$($g: $bound),*>)?(mut self, $($arg: $ty),*) -> Self {
-                self.options = self.options.$name($($arg),*);
-                self
-            }
-        )*
-    };
-}
-
 impl<'a, Kind> Call<'a, Kind> {
     fn new(client: &'a MultiAIClient, messages: &'a [Message], model: &'static ModelInfo) -> Self {
         Call {

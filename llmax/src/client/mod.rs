@@ -9,6 +9,21 @@
 //!
 //! Every call goes through the [engine](crate::engine).
 
+/// Call-builder methods that set the call's options: `name(args)` on the
+/// builder is `self.options.name(args)`. Defined before the submodules so
+/// that each endpoint's builder can use it.
+macro_rules! delegate {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) $(<$($g:ident: $bound:path),*>)?;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name$(<$($g: $bound),*>)?(mut self, $($arg: $ty),*) -> Self {
+                self.options = self.options.$name($($arg),*);
+                self
+            }
+        )*
+    };
+}
+
 mod blocking;
 mod builder;
 mod chat;

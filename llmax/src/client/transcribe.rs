@@ -256,47 +256,22 @@ impl SpeechToText<'_> {
         self
     }
 
-    /// How many attempts in all (retries on 408, 429, 5xx, connection
-    /// errors), each sending the whole audio.
-    pub fn tries(mut self, tries: u32) -> Self {
-        self.options = self.options.tries(tries);
-        self
-    }
-
-    /// The first delay between attempts.
-    pub fn delay(mut self, delay: Duration) -> Self {
-        self.options = self.options.delay(delay);
-        self
-    }
-
-    /// Time for the request: the upload, the wait and reading the reply.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.options = self.options.timeout(timeout);
-        self
-    }
-
-    /// Names the call in usage records.
-    pub fn operation(mut self, operation: impl Into<String>) -> Self {
-        self.options = self.options.operation(operation);
-        self
-    }
-
-    /// Tags the call with a user (over the client's scope).
-    pub fn user(mut self, user: impl Into<std::sync::Arc<str>>) -> Self {
-        self.options = self.options.user(user);
-        self
-    }
-
-    /// Tags the call with a tenant (over the client's scope).
-    pub fn tenant(mut self, tenant: impl Into<std::sync::Arc<str>>) -> Self {
-        self.options = self.options.tenant(tenant);
-        self
-    }
-
-    /// Tags the call with a project (over the client's scope).
-    pub fn project(mut self, project: impl Into<std::sync::Arc<str>>) -> Self {
-        self.options = self.options.project(project);
-        self
+    delegate! {
+        /// How many attempts in all (retries on 408, 429, 5xx, connection
+        /// errors), each sending the whole audio.
+        tries(tries: u32);
+        /// The first delay between attempts.
+        delay(delay: Duration);
+        /// Time for the request: the upload, the wait and reading the reply.
+        timeout(timeout: Duration);
+        /// Names the call in usage records.
+        operation(operation: impl Into<String>);
+        /// Tags the call with a user (over the client's scope).
+        user(user: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a tenant (over the client's scope).
+        tenant(tenant: impl Into<std::sync::Arc<str>>);
+        /// Tags the call with a project (over the client's scope).
+        project(project: impl Into<std::sync::Arc<str>>);
     }
 
     /// Any other form field, in the provider's own terms (see
