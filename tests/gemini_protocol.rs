@@ -10,7 +10,7 @@ use llmax::{
     Usd,
 };
 use llmax_tests::{
-    Framing, RawServer, Reply, client_with, collect, fixture, fixture_lines, sse_gemini,
+    Framing, RawServer, Recorder, Reply, client_with, collect, fixture, fixture_lines, sse_gemini,
     sse_gemini_google, text_of,
 };
 use serde_json::{Value, json};
@@ -305,6 +305,19 @@ async fn stream_server(body: Vec<u8>) -> MockServer {
     server
 }
 
+/// Streams `body` through a client of a Gemini mock: the chunks, the error
+/// that ended the stream if any, and the client's usage records.
+async fn stream_body(body: Vec<u8>) -> (Vec<StreamChunk>, Option<Error>, Recorder) {
+    let server = stream_server(body).await;
+    let (client, records) = client_with(gemini(&server.uri()));
+    let stream = client
+        .astream(&hello(), Model::Gemini3ProPreview)
+        .await
+        .unwrap();
+    let (chunks, error) = collect(stream).await;
+    (chunks, error, records)
+}
+
 const STREAMED_TEXT: &str = "There are **3** \"r\"s in strawberry.\n\nst**r**awbe**rr**y";
 
 #[tokio::test]
@@ -316,13 +329,7 @@ async fn text_stream_in_every_framing() {
         .collect();
     bodies.push(sse_gemini_google(&lines));
     for body in bodies {
-        let server = stream_server(body).await;
-        let (client, records) = client_with(gemini(&server.uri()));
-        let stream = client
-            .astream(&hello(), Model::Gemini3ProPreview)
-            .await
-            .unwrap();
-        let (chunks, error) = collect(stream).await;
+        let (chunks, error, records) = stream_body(body).await;
         assert!(error.is_none(), "{error:?}");
         assert_eq!(text_of(&chunks), STREAMED_TEXT);
         let last = chunks.last().unwrap();
@@ -369,13 +376,7 @@ async fn text_stream_split_at_every_byte() {
 #[tokio::test]
 async fn streamed_tool_call_keeps_its_signature() {
     let lines = fixture_lines("google/google-tool-call.chunks.txt");
-    let server = stream_server(sse_gemini(&lines, Framing::CrLf)).await;
-    let (client, _) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, _) = stream_body(sse_gemini(&lines, Framing::CrLf)).await;
     assert!(error.is_none(), "{error:?}");
     let calls = tool_calls_of(&chunks);
     assert_eq!(calls.len(), 1);
@@ -409,13 +410,7 @@ async fn streamed_partial_arguments_are_put_together() {
         json!({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5}}),
     ];
     let lines: Vec<String> = events.iter().map(Value::to_string).collect();
-    let server = stream_server(sse_gemini(&lines, Framing::Lf)).await;
-    let (client, _) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, _) = stream_body(sse_gemini(&lines, Framing::Lf)).await;
     assert!(error.is_none(), "{error:?}");
     let calls = tool_calls_of(&chunks);
     assert_eq!(calls.len(), 1);
@@ -433,13 +428,7 @@ async fn streamed_partial_arguments_are_put_together() {
 async fn cut_stream_is_an_interruption_with_the_usage_so_far() {
     let lines = fixture_lines("google/google-text.chunks.txt");
     // The last event (the finish) never comes.
-    let server = stream_server(sse_gemini(&lines[..2], Framing::Lf)).await;
-    let (client, records) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, records) = stream_body(sse_gemini(&lines[..2], Framing::Lf)).await;
     assert_eq!(chunks.len(), 2);
     let Some(Error::StreamInterrupted { usage, .. }) = error else {
         panic!("{error:?}")
@@ -461,13 +450,7 @@ async fn error_event_and_stall_end_the_stream() {
     body.extend_from_slice(
         b"data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\n\n",
     );
-    let server = stream_server(body).await;
-    let (client, _) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, _) = stream_body(body).await;
     assert_eq!(text_of(&chunks), "There are **3**");
     assert!(
         matches!(&error, Some(Error::Provider(e)) if e.message.contains("overloaded")),
@@ -846,13 +829,7 @@ async fn recorded_vertex_stream_of_nested_partial_arguments() {
     let lines =
         fixture_lines("google/google-vertex-stream-tool-call-arguments-nested.1.chunks.txt");
     for body in [sse_gemini(&lines, Framing::CrLf), sse_gemini_google(&lines)] {
-        let server = stream_server(body).await;
-        let (client, records) = client_with(gemini(&server.uri()));
-        let stream = client
-            .astream(&hello(), Model::Gemini3ProPreview)
-            .await
-            .unwrap();
-        let (chunks, error) = collect(stream).await;
+        let (chunks, error, records) = stream_body(body).await;
         assert!(error.is_none(), "{error:?}");
         let calls = tool_calls_of(&chunks);
         assert_eq!(calls.len(), 1);
@@ -895,13 +872,7 @@ async fn recorded_vertex_stream_of_nested_partial_arguments() {
 #[tokio::test]
 async fn recorded_stream_with_thoughts_and_calls_without_arguments() {
     let lines = fixture_lines("google/google-stream-no-args-tool-call.chunks.txt");
-    let server = stream_server(sse_gemini(&lines, Framing::KeepAlive)).await;
-    let (client, _) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, _) = stream_body(sse_gemini(&lines, Framing::KeepAlive)).await;
     assert!(error.is_none(), "{error:?}");
     let reasoning: String = chunks
         .iter()
@@ -1058,13 +1029,7 @@ async fn recorded_stream_of_array_arguments_without_a_closing_part() {
     let lines = fixture_lines(
         "google/google-stream-tool-call-array-arguments-missing-terminal-function-call.chunks.txt",
     );
-    let server = stream_server(sse_gemini(&lines, Framing::Lf)).await;
-    let (client, _) = client_with(gemini(&server.uri()));
-    let stream = client
-        .astream(&hello(), Model::Gemini3ProPreview)
-        .await
-        .unwrap();
-    let (chunks, error) = collect(stream).await;
+    let (chunks, error, _) = stream_body(sse_gemini(&lines, Framing::Lf)).await;
     assert!(error.is_none(), "{error:?}");
     let calls = tool_calls_of(&chunks);
     assert_eq!(calls.len(), 1);
